@@ -1,0 +1,28 @@
+"""`create_app(settings)`: the Flask application with its store, blueprints, error handler and header hooks."""
+
+from __future__ import annotations
+
+from flask import Flask
+
+from .settings import Settings
+
+
+def create_app(settings: Settings | None = None) -> Flask:
+    settings = settings or Settings.from_env()
+    app = Flask(__name__)
+    app.config["ENTENTE"] = settings
+    app.config["MAX_CONTENT_LENGTH"] = settings.max_body_bytes
+
+    from . import errors, headers, store
+
+    store.init_app(app, settings)
+    errors.init_app(app)
+    headers.init_app(app)
+
+    from . import contributions, linked_data, pages, sparql
+
+    app.register_blueprint(sparql.bp)
+    app.register_blueprint(linked_data.bp)
+    app.register_blueprint(pages.bp)
+    app.register_blueprint(contributions.bp)
+    return app

@@ -1,0 +1,78 @@
+"""The `entente` command: one front door for building, validating, serving and contributing.
+
+Each subcommand reads its options, builds a `Settings` and calls the module that does the work.
+"""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+
+import click
+
+from .settings import PROJECT_ROOT, Settings
+
+
+@click.group()
+@click.version_option(package_name="entente")
+def main() -> None:
+    """Entente: an evidence-backed linked-data knowledge graph of one news article."""
+
+
+@main.command()
+@click.option("--out", type=click.Path(path_type=Path), default=None, help="Where to write the dataset (TriG).")
+@click.option("--no-reason", is_flag=True, help="Skip HermiT (faster; publishes no inferred graphs).")
+def build(out: Path | None, no_reason: bool) -> None:
+    """Build the published dataset from seeds/, ontology/, data/ and the reasoner."""
+    from . import build as build_module
+
+    settings = Settings.from_env()
+    sys.exit(build_module.main(out or settings.dataset, reason=not no_reason))
+
+
+@main.command()
+@click.argument("file", required=False, type=click.Path(exists=True, dir_okay=False, path_type=Path))
+@click.option("--format", "rdf_format", default=None, help="RDF format of FILE (default: from its extension).")
+def validate(file: Path | None, rdf_format: str | None) -> None:
+    """Validate the built dataset (or FILE, a contribution) against the shapes; non-zero exit on violations."""
+    from . import validation
+
+    settings = Settings.from_env()
+    sys.exit(validation.main(file, rdf_format=rdf_format, dataset=settings.dataset))
+
+
+@main.command()
+@click.option("--host", default=None, help="Address to listen on [ENTENTE_HOST].")
+@click.option("--port", type=int, default=None, help="Port [ENTENTE_PORT].")
+@click.option("--workers", type=int, default=None, help="gunicorn worker processes [ENTENTE_WORKERS].")
+@click.option("--data-dir", type=click.Path(file_okay=False, path_type=Path), default=None,
+              help="Directory of the persistent store [ENTENTE_DATA_DIR].")
+@click.option("--dataset", type=click.Path(dir_okay=False, path_type=Path), default=None,
+              help="Built dataset to load [ENTENTE_DATASET].")
+@click.option("--empty", is_flag=True, default=None, help="Scratch store, nothing loaded [ENTENTE_EMPTY].")
+@click.option("--union-default-graph/--no-union-default-graph", default=None,
+              help="Default graph = union of named graphs [ENTENTE_UNION_DEFAULT_GRAPH].")
+@click.option("--query-timeout", type=float, default=None, help="Seconds per query [ENTENTE_QUERY_TIMEOUT].")
+@click.option("--max-results", type=int, default=None, help="Row/triple limit [ENTENTE_MAX_RESULTS].")
+@click.option("--public-url", default=None, help="Public URL of the server [ENTENTE_PUBLIC_URL].")
+def serve(**options) -> None:
+    """Load the dataset into the store (idempotently) and serve it with gunicorn."""
+    from . import serving
+
+    settings = Settings.from_env(**options)
+    sys.exit(serving.main(settings))
+
+
+@main.command()
+@click.argument("file", type=click.Path(exists=True, dir_okay=False, path_type=Path))
+@click.option("--server", "server_url", required=True, help="Base URL of an Entente server.")
+@click.option("--format", "rdf_format", default=None, help="RDF format of FILE (default: from its extension).")
+def contribute(file: Path, server_url: str, rdf_format: str | None) -> None:
+    """Send FILE as a contribution (token from ENTENTE_CONTRIBUTOR_TOKEN); non-zero exit if refused."""
+    from . import client
+
+    sys.exit(client.contribute(file, server_url, rdf_format=rdf_format))
+
+
+if __name__ == "__main__":
+    main()

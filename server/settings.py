@@ -1,0 +1,97 @@
+"""The one table of settings.
+
+Every setting has a name, a default, an `ENTENTE_…` environment variable and a help text.
+CLI flags override environment variables, which override defaults. No other module reads
+the environment: they are handed a `Settings` object.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import os
+from dataclasses import dataclass, field
+from pathlib import Path
+
+PROJECT_ROOT = Path(__file__).resolve().parent.parent
+
+
+def _setting(default, help: str, env: str | None = None):
+    return field(default=default, metadata={"help": help, "env": env})
+
+
+@dataclass(frozen=True)
+class Settings:
+    host: str = _setting("127.0.0.1", "Address to listen on.")
+    port: int = _setting(8000, "Port to listen on.")
+    workers: int = _setting(2, "gunicorn worker processes.")
+    data_dir: Path = _setting(PROJECT_ROOT / "var" / "store", "Directory of the persistent store.")
+    dataset: Path = _setting(PROJECT_ROOT / "build" / "entente.trig", "Built dataset loaded at start-up.")
+    empty: bool = _setting(False, "Start with a scratch store and load nothing (for conformance runs).")
+    base_iri: str = _setting("https://w3id.org/entente/", "Base IRI of the data; mapped onto the server's own URL.")
+    public_url: str = _setting("", "The server's public URL (default: taken from each request's Host).")
+    union_default_graph: bool = _setting(
+        True, "Default graph is the union of all named graphs (override per query with ?union-default-graph=false)."
+    )
+    query_timeout: float = _setting(10.0, "Seconds a query or update may run before it is stopped (503).")
+    max_results: int = _setting(10000, "Most rows/triples a query may return; larger answers are refused, never cut.")
+    max_body_bytes: int = _setting(10 * 1024 * 1024, "Largest request body accepted (413 beyond).")
+    service_allowlist: tuple[str, ...] = _setting(
+        ("https://query.wikidata.org/sparql",), "SPARQL endpoints that SERVICE may call (comma-separated)."
+    )
+    service_timeout: float = _setting(10.0, "Seconds a SERVICE call may take.")
+    maintainer_token: str = _setting("", "Bearer token for maintainers (writes, review).")
+    contributor_token: str = _setting("", "Bearer token for contributors.")
+    token_file: Path | None = _setting(None, "File of hashed tokens, one 'role sha256-hex' per line.")
+    rate_limit: int = _setting(30, "Contributions a token may send per minute (429 beyond).")
+    license: str = _setting("https://creativecommons.org/licenses/by/4.0/", "Licence of the published data.")
+
+    @classmethod
+    def from_env(cls, environ: dict[str, str] | None = None, **overrides) -> "Settings":
+        """Defaults, then `ENTENTE_*` variables, then explicit overrides (None means 'not given')."""
+        environ = os.environ if environ is None else environ
+        values = {}
+        for f in dataclasses.fields(cls):
+            var = env_var(f)
+            if var in environ:
+                values[f.name] = _convert(f, environ[var])
+        values.update({k: v for k, v in overrides.items() if v is not None})
+        return cls(**values)
+
+    def replace(self, **changes) -> "Settings":
+        return dataclasses.replace(self, **changes)
+
+
+def env_var(f: dataclasses.Field) -> str:
+    return f.metadata.get("env") or "ENTENTE_" + f.name.upper()
+
+
+def _convert(f: dataclasses.Field, raw: str):
+    default = f.default
+    if isinstance(default, bool):
+        if raw.lower() in ("1", "true", "yes", "on"):
+            return True
+        if raw.lower() in ("0", "false", "no", "off", ""):
+            return False
+        raise ValueError(f"{env_var(f)}: expected true or false, got {raw!r}")
+    if isinstance(default, int):
+        return int(raw)
+    if isinstance(default, float):
+        return float(raw)
+    if isinstance(default, tuple):
+        return tuple(part.strip() for part in raw.split(",") if part.strip())
+    if f.name in ("data_dir", "dataset", "token_file"):
+        return Path(raw) if raw else None
+    return raw
+
+
+def describe() -> list[tuple[str, str, str, str]]:
+    """(name, env var, default, help) for every setting: the README's table is generated from this."""
+    rows = []
+    for f in dataclasses.fields(Settings):
+        default = f.default
+        if isinstance(default, Path):
+            default = str(default.relative_to(PROJECT_ROOT)) if default.is_relative_to(PROJECT_ROOT) else str(default)
+        elif isinstance(default, tuple):
+            default = ",".join(default)
+        rows.append((f.name, env_var(f), str(default), f.metadata["help"]))
+    return rows
