@@ -1,0 +1,102 @@
+"""Shared fixtures: the real dataset, built once, and the real server process on a free port."""
+
+from __future__ import annotations
+
+import os
+import socket
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+import requests
+
+ROOT = Path(__file__).resolve().parent.parent
+MAINTAINER_TOKEN = "test-maintainer-token-3f9a"
+CONTRIBUTOR_TOKEN = "test-contributor-token-77c1"
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+@pytest.fixture(scope="session")
+def built_dataset(tmp_path_factory) -> Path:
+    """The real dataset, built by `entente build` from the real sources (once per session)."""
+    out = tmp_path_factory.mktemp("build") / "entente.trig"
+    result = subprocess.run([sys.executable, "-m", "server.cli", "build", "--out", str(out)],
+                            cwd=ROOT, capture_output=True, text=True)
+    assert result.returncode == 0, f"entente build failed:\n{result.stdout}\n{result.stderr}"
+    return out
+
+
+class LiveServer:
+    """An `entente serve` subprocess on 127.0.0.1; `url` has no trailing slash."""
+
+    def __init__(self, data_dir: Path, dataset: Path | None, extra_args=(), env=None):
+        self.port = free_port()
+        self.url = f"http://127.0.0.1:{self.port}"
+        self.data_dir = data_dir
+        self.args = [sys.executable, "-m", "server.cli", "serve", "--host", "127.0.0.1",
+                     "--port", str(self.port), "--data-dir", str(data_dir), *extra_args]
+        if dataset is None:
+            self.args.append("--empty")
+        else:
+            self.args += ["--dataset", str(dataset)]
+        self.env = {**os.environ, "ENTENTE_MAINTAINER_TOKEN": MAINTAINER_TOKEN,
+                    "ENTENTE_CONTRIBUTOR_TOKEN": CONTRIBUTOR_TOKEN, **(env or {})}
+        self.log = data_dir.parent / f"server-{self.port}.log"
+        self.process: subprocess.Popen | None = None
+
+    def start(self, timeout: float = 60) -> "LiveServer":
+        self.process = subprocess.Popen(self.args, cwd=ROOT, env=self.env, stdout=open(self.log, "ab"),
+                                        stderr=subprocess.STDOUT, start_new_session=True)
+        deadline = time.time() + timeout
+        while time.time() < deadline:
+            if self.process.poll() is not None:
+                raise RuntimeError(f"server exited with {self.process.returncode}:\n{self.log.read_text()}")
+            try:
+                if requests.get(self.url + "/health", timeout=1).status_code == 200:
+                    return self
+            except requests.RequestException:
+                pass
+            time.sleep(0.2)
+        self.stop()
+        raise RuntimeError(f"server did not become healthy:\n{self.log.read_text()}")
+
+    def stop(self, sig: int | None = None) -> None:
+        import signal
+
+        if self.process and self.process.poll() is None:
+            os.killpg(self.process.pid, sig or signal.SIGTERM)
+            try:
+                self.process.wait(timeout=20)
+            except subprocess.TimeoutExpired:
+                os.killpg(self.process.pid, signal.SIGKILL)
+                self.process.wait()
+
+
+@pytest.fixture(scope="session")
+def server(built_dataset, tmp_path_factory):
+    """The real server with the real dataset, shared by read-only tests. Do not write to it."""
+    live = LiveServer(tmp_path_factory.mktemp("served") / "store", built_dataset).start()
+    yield live
+    live.stop()
+
+
+@pytest.fixture
+def make_server(tmp_path):
+    """Start extra servers (scratch or writable) that are stopped after the test."""
+    started = []
+
+    def _make(dataset: Path | None = None, extra_args=(), env=None, data_dir: Path | None = None) -> LiveServer:
+        live = LiveServer(data_dir or tmp_path / f"store{len(started)}", dataset, extra_args, env).start()
+        started.append(live)
+        return live
+
+    yield _make
+    for live in started:
+        live.stop()
