@@ -1,0 +1,214 @@
+"""Bearer tokens, roles and per-token rate limits.
+
+Tokens come from settings (`maintainer_token`, `contributor_token`) and from `token_file` (lines
+`role sha256-hex [name]`). Only their SHA-256 hashes are kept; a presented token is hashed and
+compared with every known hash by `hmac.compare_digest`, so the comparison takes the same time
+whichever hash (if any) matches. A maintainer may do everything a contributor may.
+
+Missing token: 401 with `WWW-Authenticate: Bearer`. Unknown token or a role too low: 403.
+Rate limits are counted in a small SQLite file under `<data_dir>/contributions/`, so that every
+gunicorn worker process shares the same count.
+
+In a view:
+    @bp.post("/contributions")
+    @auth.require("contributor", rate_limited=True)
+    def create(): identity = auth.current_identity() …
+or, in the middle of a view, `identity = auth.authorize("maintainer")`.
+"""
+
+from __future__ import annotations
+
+import functools
+import hashlib
+import hmac
+import math
+import sqlite3
+import time
+from dataclasses import dataclass
+from pathlib import Path
+
+from .errors import Forbidden, TooManyRequests, Unauthorized
+from .settings import Settings
+
+ROLES = ("contributor", "maintainer")   # lowest first: a role may do what the roles before it may
+
+
+def sha256_hex(token: str) -> str:
+    return hashlib.sha256(token.encode("utf-8")).hexdigest()
+
+
+@dataclass(frozen=True)
+class Identity:
+    """Who sent a request: the role and a public name. Never the token."""
+    role: str
+    name: str
+    key: str       # sha256 of the token: the rate-limit key (kept in memory and in the counter file only)
+
+    def may(self, role: str) -> bool:
+        return ROLES.index(self.role) >= ROLES.index(role)
+
+
+class Tokens:
+    """The known tokens, as sha256 hashes only."""
+
+    def __init__(self, entries: list[tuple[str, str, str]]):
+        self._entries = [(bytes.fromhex(h), role, name) for h, role, name in entries]   # (hash, role, name)
+
+    @classmethod
+    def from_settings(cls, settings: Settings) -> "Tokens":
+        entries = []
+        if settings.maintainer_token:
+            entries.append((sha256_hex(settings.maintainer_token), "maintainer", "maintainer"))
+        if settings.contributor_token:
+            entries.append((sha256_hex(settings.contributor_token), "contributor", "contributor"))
+        if settings.token_file:
+            entries += read_token_file(Path(settings.token_file))
+        return cls(entries)
+
+    @property
+    def hashes(self) -> list[str]:
+        return [h.hex() for h, _, _ in self._entries]
+
+    def lookup(self, token: str) -> Identity | None:
+        """The identity whose hash matches; every entry is compared, in constant time each."""
+        presented = hashlib.sha256(token.encode("utf-8")).digest()
+        found = None
+        for digest, role, name in self._entries:
+            if hmac.compare_digest(presented, digest) and found is None:
+                found = Identity(role, name, digest.hex())
+        return found
+
+
+def read_token_file(path: Path) -> list[tuple[str, str, str]]:
+    """Lines `role sha256-hex [name]`; `#` starts a comment. Raises ValueError naming the bad line."""
+    entries = []
+    for number, line in enumerate(path.read_text(encoding="utf-8").splitlines(), 1):
+        line = line.split("#", 1)[0].strip()
+        if not line:
+            continue
+        parts = line.split()
+        if len(parts) not in (2, 3) or parts[0] not in ROLES or len(parts[1]) != 64:
+            raise ValueError(f"{path}:{number}: expected 'role sha256-hex [name]' with role in {ROLES}")
+        try:
+            bytes.fromhex(parts[1])
+        except ValueError:
+            raise ValueError(f"{path}:{number}: the hash is not hexadecimal") from None
+        entries.append((parts[1].lower(), parts[0], parts[2] if len(parts) == 3 else parts[0]))
+    return entries
+
+
+def bearer_token(authorization: str | None) -> str | None:
+    """The token of an `Authorization: Bearer …` header, None if there is none."""
+    if not authorization:
+        return None
+    scheme, _, token = authorization.strip().partition(" ")
+    if scheme.lower() != "bearer" or not token.strip():
+        return None
+    return token.strip()
+
+
+def check(authorization: str | None, tokens: Tokens, *roles: str) -> Identity:
+    """The identity for an Authorization header that holds one of `roles` (or higher); raises 401/403."""
+    token = bearer_token(authorization)
+    if token is None:
+        raise Unauthorized()
+    identity = tokens.lookup(token)
+    if identity is None:
+        raise Forbidden("The bearer token is not valid here.")
+    needed = roles or ROLES[:1]
+    if not any(identity.may(role) for role in needed):
+        raise Forbidden(f"This needs the role {' or '.join(needed)}; the token has the role {identity.role}.")
+    return identity
+
+
+class RateLimiter:
+    """At most `per_minute` hits per key in any fixed minute window, counted in SQLite (shared by processes)."""
+
+    def __init__(self, path: Path, per_minute: int):
+        self.path = Path(path)
+        self.per_minute = per_minute
+        self.path.parent.mkdir(parents=True, exist_ok=True)
+        with self._connect() as db:
+            db.execute("CREATE TABLE IF NOT EXISTS hits (key TEXT PRIMARY KEY, window INTEGER, count INTEGER)")
+
+    def _connect(self) -> sqlite3.Connection:
+        db = sqlite3.connect(self.path, timeout=10, isolation_level=None)
+        db.execute("PRAGMA journal_mode=WAL")
+        return db
+
+    def hit(self, key: str, now: float | None = None) -> None:
+        """Count one hit for `key`; raises TooManyRequests (429, Retry-After) past the limit."""
+        if self.per_minute <= 0:
+            return
+        now = time.time() if now is None else now
+        window = int(now // 60)
+        db = self._connect()
+        try:
+            db.execute("BEGIN IMMEDIATE")
+            row = db.execute("SELECT window, count FROM hits WHERE key = ?", (key,)).fetchone()
+            count = row[1] if row and row[0] == window else 0
+            if count >= self.per_minute:
+                db.execute("COMMIT")
+                retry = max(1, math.ceil((window + 1) * 60 - now))
+                raise TooManyRequests(f"More than {self.per_minute} requests a minute with this token; "
+                                      f"try again in {retry} s.", headers={"Retry-After": str(retry)})
+            db.execute("INSERT INTO hits (key, window, count) VALUES (?, ?, ?) "
+                       "ON CONFLICT(key) DO UPDATE SET window = excluded.window, count = excluded.count",
+                       (key, window, count + 1))
+            db.execute("COMMIT")
+        finally:
+            db.close()
+
+
+def rate_limit_path(settings: Settings) -> Path:
+    return Path(settings.data_dir) / "contributions" / "ratelimit.sqlite"
+
+
+# --- Flask glue (imported lazily so that the functions above need no Flask) ---------------------
+
+def _app_state():
+    from flask import current_app
+
+    ext = current_app.extensions
+    if "entente.tokens" not in ext:
+        settings = current_app.config["ENTENTE"]
+        ext["entente.tokens"] = Tokens.from_settings(settings)
+        ext["entente.ratelimiter"] = RateLimiter(rate_limit_path(settings), settings.rate_limit)
+    return ext["entente.tokens"], ext["entente.ratelimiter"]
+
+
+def authorize(*roles: str, rate_limited: bool = False) -> Identity:
+    """Function form: the identity of the current request, or 401/403 (and 429 when rate_limited)."""
+    from flask import g, request
+
+    tokens, limiter = _app_state()
+    identity = check(request.headers.get("Authorization"), tokens, *roles)
+    if rate_limited:
+        limiter.hit(identity.key)
+    g.entente_identity = identity
+    return identity
+
+
+def require(*roles: str, rate_limited: bool = False):
+    """Decorator for Flask views: the request must carry a token with one of `roles` (or higher)."""
+    for role in roles:
+        if role not in ROLES:
+            raise ValueError(f"unknown role {role!r}; roles are {ROLES}")
+
+    def decorate(view):
+        @functools.wraps(view)
+        def wrapped(*args, **kwargs):
+            authorize(*roles, rate_limited=rate_limited)
+            return view(*args, **kwargs)
+        return wrapped
+    return decorate
+
+
+def current_identity() -> Identity | None:
+    from flask import g
+
+    return g.get("entente_identity")
+
+
+__all__ = ["Identity", "Tokens", "RateLimiter", "check", "authorize", "require", "current_identity",
+           "sha256_hex", "read_token_file", "bearer_token"]
