@@ -151,6 +151,35 @@ def description_quads(store, iri: str, *, incoming_limit: int = INCOMING_LIMIT,
     return _dedupe(quads)
 
 
+def exists(store, iri: str) -> bool:
+    """Whether the store says anything about `iri` (as subject, object or graph name)."""
+    if iri in (iris.ONTOLOGY, iris.ONTOLOGY_VERSION) and iris.GRAPH_ONTOLOGY in store.graph_names():
+        return True
+    try:
+        node = _named(iri)
+    except ValueError:
+        return False
+    return store.ask(f"ASK {{ {{ GRAPH ?g {{ {node} ?p ?o }} }} UNION {{ GRAPH ?g {{ ?s ?p {node} }} }} "
+                     f"UNION {{ {node} ?p ?o }} UNION {{ ?s ?p {node} }} UNION {{ GRAPH {node} {{ ?s ?p ?o }} }} }}",
+                     **_OWN)
+
+
+def serialize(quads, fmt) -> bytes:
+    """`quads` in `fmt` (a formats.Format): dataset formats keep the graphs, triple formats merge them."""
+    if fmt.kind == "dataset":
+        quads = sorted(_dedupe(quads), key=lambda q: (str(q.graph_name), str(q.subject)))  # one block per graph
+        return ox.serialize(quads, format=fmt.oxigraph, prefixes=_prefixes(fmt))
+    triples = list(dict.fromkeys(ox.Triple(q.subject, q.predicate, q.object) for q in quads))
+    triples.sort(key=lambda t: str(t.subject))   # stable: one block per subject, statements in order
+    return ox.serialize(triples, format=fmt.oxigraph, prefixes=_prefixes(fmt))
+
+
+def _prefixes(fmt) -> dict[str, str] | None:
+    if fmt.name not in ("turtle", "trig", "rdfxml"):
+        return None
+    return {**iris.PREFIXES, "contribution": iris.CONTRIBUTION, "dcat": "http://www.w3.org/ns/dcat#"}
+
+
 def incoming_query(iri: str) -> str:
     """The SPARQL query that lists every incoming statement of `iri` (linked from documents and pages)."""
     return f"SELECT ?subject ?property ?graph WHERE {{ GRAPH ?graph {{ ?subject ?property {_named(iri)} }} }}"

@@ -1,5 +1,181 @@
-"""Placeholder blueprint; replaced by the work on its issue."""
+"""Blueprint: dereferencing, document twins, VoID and dumps.
 
-from flask import Blueprint
+One recipe for every IRI Entente mints (Cool URIs, 303 variant): the thing's URL (no extension)
+answers `303 See Other` to its document `<path>.<ext>`, the extension chosen by Accept (HTML for
+browsers), always with `Vary: Accept`. Each document URL answers directly with its own
+Content-Type and needs no Accept header. Hash IRIs (`ent:Foo` = `/ontology#Foo`) resolve through
+`/ontology`, whose document is the whole ontology.
+
+The data's base IRI is mapped onto this server's URL (settings.public_url, else the request's
+host): an incoming URL names the data IRI `base + path`, and Locations and links point back at
+this server. RDF documents keep the data IRIs unchanged — they are the identifiers; only the HTML
+pages link to this server (see docs/linked-data.md).
+"""
+
+from __future__ import annotations
+
+import html
+from urllib.parse import quote, urlencode
+
+from flask import Blueprint, Response, current_app, request
+
+from . import describe, formats, iris, void
+from .errors import NotFound
+from .negotiation import negotiate
+from .store import get_store
 
 bp = Blueprint("linked_data", __name__)
+
+DOCUMENT_FORMATS = (formats.HTML,) + formats.RDF   # what a thing's document comes as, HTML first
+VOID_FORMATS = formats.RDF                          # the VoID description has no HTML page
+DUMP_FORMATS = tuple(f for f in formats.RDF if f.name in ("turtle", "trig", "nquads", "jsonld"))
+MINTED = ("id", "claim", "span", "sentence", "graph", "contribution")
+
+
+def settings():
+    return current_app.config["ENTENTE"]
+
+
+def public_root() -> str:
+    """The URL this server is reached at (no trailing slash): the public_url setting or the request's."""
+    return (settings().public_url or request.url_root).rstrip("/")
+
+
+def public(iri: str) -> str:
+    """Where `iri` can be fetched on this server (for Locations and HTML links)."""
+    return iris.to_public(iri, public_root(), settings().base_iri)
+
+
+def data_iri(path: str) -> str:
+    """The data IRI a server path (without leading slash) names."""
+    root = public_root()
+    return iris.from_public(root + "/" + path, root, settings().base_iri)
+
+
+@bp.after_request
+def _vary(response: Response) -> Response:
+    response.vary.add("Accept")
+    return response
+
+
+# --- dereferencing ------------------------------------------------------------------------------
+
+@bp.route("/ontology")
+@bp.route("/ontology.<ext>")
+@bp.route("/ontology/<path:rest>")
+def ontology(ext: str | None = None, rest: str | None = None):
+    path = "ontology" + (f".{ext}" if ext else "") + (f"/{rest}" if rest else "")
+    return resolve(path)
+
+
+@bp.route("/<any(" + ", ".join(MINTED) + "):kind>/<path:rest>")
+def minted(kind: str, rest: str):
+    return resolve(f"{kind}/{rest}")
+
+
+def resolve(path: str) -> Response:
+    """A thing's URL → 303 to its document; a document URL → the document."""
+    thing, fmt = split_extension(path)
+    iri = data_iri(thing)
+    store = get_store()
+    if not describe.exists(store, iri):
+        raise NotFound(f"Nothing is known about <{iri}>.", where=request.path)
+    if fmt is None:
+        fmt = negotiate(request.headers.get("Accept"), DOCUMENT_FORMATS, default=formats.HTML)
+        return see_other(f"{public_root()}/{quote(thing)}.{fmt.extension}")
+    if fmt is formats.HTML:
+        return html_document(store, iri)
+    more = f"{public_root()}/sparql?{urlencode({'query': describe.incoming_query(iri)})}"
+    body = describe.serialize(describe.description_quads(store, iri, more_link=more), fmt)
+    return document(body, fmt, thing)
+
+
+def split_extension(path: str) -> tuple[str, formats.Format | None]:
+    """('id/iran', Turtle) for 'id/iran.ttl'; a dot that is not a known extension stays (ontology/1.0.0)."""
+    stem, dot, ext = path.rpartition(".")
+    if dot and stem and "/" not in ext:
+        fmt = formats.by_extension(ext, DOCUMENT_FORMATS)
+        if fmt is not None:
+            return stem, fmt
+    return path, None
+
+
+def see_other(location: str) -> Response:
+    body = f"303 See Other: {location}\n"
+    return Response(body, 303, headers={"Location": location}, content_type="text/plain; charset=utf-8")
+
+
+def document(body: bytes, fmt: formats.Format, thing: str | None) -> Response:
+    response = Response(body, 200, content_type=f"{fmt.media_type}; charset=utf-8"
+                        if fmt.media_type.startswith("text/") else fmt.media_type)
+    links = [f'<{settings().license}>; rel="license"']
+    if thing is not None:
+        links += [f'<{public_root()}/{quote(thing)}.{f.extension}>; rel="alternate"; type="{f.media_type}"'
+                  for f in DOCUMENT_FORMATS if f is not fmt]
+    response.headers["Link"] = ", ".join(links)
+    return response
+
+
+def html_document(store, iri: str) -> Response:
+    description = describe.describe(store, iri)
+    page = render_html(store, settings(), description)
+    return page if isinstance(page, Response) else document(page.encode("utf-8"), formats.HTML,
+                                                             iri[len(settings().base_iri):])
+
+
+def render_html(store, app_settings, description) -> str:
+    """The resource page: pages.render_html when the pages module provides it, else a plain page."""
+    from . import pages
+
+    renderer = getattr(pages, "render_html", None)
+    if renderer is not None:
+        return renderer(store, app_settings, description)
+    return _plain_page(description)
+
+
+def _plain_page(d: describe.Description) -> str:
+    def show(node: describe.Node) -> str:
+        if node.kind == "iri":
+            return f'<a href="{html.escape(public(node.value))}">{html.escape(node.label or node.value)}</a>'
+        return html.escape(node.value)
+
+    rows = "".join(f"<tr><td>{show(s.subject)}</td><td>{show(s.predicate)}</td><td>{show(s.object)}</td></tr>"
+                   for s in d.outgoing + d.incoming)
+    title = html.escape(d.label or d.iri)
+    return (f"<!doctype html><html lang=en><meta charset=utf-8><title>{title}</title><h1>{title}</h1>"
+            f"<p><code>{html.escape(d.iri)}</code></p><table>{rows}</table></html>")
+
+
+# --- VoID and dumps -----------------------------------------------------------------------------
+
+@bp.route("/.well-known/void")
+@bp.route("/void")
+@bp.route("/dataset")
+def void_thing():
+    fmt = negotiate(request.headers.get("Accept"), VOID_FORMATS)
+    return see_other(f"{public_root()}/void.{fmt.extension}")
+
+
+@bp.route("/void.<ext>")
+def void_document(ext: str):
+    fmt = formats.by_extension(ext, VOID_FORMATS)
+    if fmt is None:
+        raise NotFound(f"There is no VoID document in '.{ext}'. Try: "
+                       + ", ".join(f"/void.{f.extension}" for f in VOID_FORMATS), where=request.path)
+    quads = void.description(get_store(), settings(), public_root(), DUMP_FORMATS)
+    return document(describe.serialize(quads, fmt), fmt, "void")
+
+
+@bp.route("/dumps/entente.<ext>")
+def dump(ext: str):
+    fmt = formats.by_extension(ext, DUMP_FORMATS)
+    if fmt is None:
+        raise NotFound(f"There is no dump in '.{ext}'. Try: "
+                       + ", ".join(f"/dumps/entente.{f.extension}" for f in DUMP_FORMATS), where=request.path)
+    d = void.dump(get_store(), fmt)
+    response = document(d.body, fmt, None)
+    response.headers["Repr-Digest"] = f"sha-256=:{d.sha256_base64}:"
+    response.headers["Digest"] = f"sha-256={d.sha256_base64}"
+    response.headers["Content-Disposition"] = f'attachment; filename="entente.{fmt.extension}"'
+    response.set_etag(d.sha256)
+    return response.make_conditional(request)

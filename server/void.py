@@ -1,0 +1,247 @@
+"""The VoID description of the dataset, with statistics computed from the store, and the dumps.
+
+Statistics count what the store holds now (cached per store.version):
+- the dataset as a whole counts the RDF merge of all graphs: `void:triples` is the number of
+  distinct triples (the Turtle dump has exactly these), `void:entities` the distinct subject IRIs
+  under the base IRI (`void:uriSpace`), `void:classes` the distinct objects of rdf:type,
+  `void:properties` the distinct predicates, `void:distinctSubjects` / `void:distinctObjects`;
+- every named graph is a `void:subset` (`sd:name` gives the graph) with the same figures, so the
+  subsets' `void:triples` add up to the number of quads;
+- class partitions count distinct instances, property partitions distinct triples;
+- graph:linkset/wikidata is also a `void:Linkset` (owl:sameAs into Wikidata).
+
+Dumps: Turtle holds the union of all graphs flattened (distinct triples, graphs lost); TriG,
+N-Quads and JSON-LD keep every named graph. Each is built once per store version; VoID gives
+its URL, size (`dcat:byteSize`) and SHA-256 (`ent:sha256`, hex).
+"""
+
+from __future__ import annotations
+
+import base64
+import hashlib
+import threading
+from dataclasses import dataclass
+from datetime import datetime, timezone
+
+import pyoxigraph as ox
+
+from . import describe, iris
+
+VOID = iris.PREFIXES["void"]
+DCTERMS = iris.PREFIXES["dcterms"]
+RDF_TYPE = iris.PREFIXES["rdf"] + "type"
+XSD = iris.PREFIXES["xsd"]
+SD = iris.PREFIXES["sd"]
+FOAF = iris.PREFIXES["foaf"]
+DCAT = "http://www.w3.org/ns/dcat#"
+OWL_SAME_AS = iris.PREFIXES["owl"] + "sameAs"
+WIKIDATA = iris.DATASET + "#wikidata"
+EXAMPLES = (iris.ARTICLE, iris.ID + "iran", iris.ID + "russia", iris.ID + "vladimir-putin", iris.ONTOLOGY)
+
+_OWN = {"union_default_graph": False}
+_lock = threading.Lock()
+_dumps: dict[tuple[str, str], "Dump"] = {}
+_stats: dict[str, "Statistics"] = {}
+
+
+@dataclass(frozen=True)
+class Dump:
+    body: bytes
+    sha256: str            # hex
+    sha256_base64: str     # for Repr-Digest (RFC 9530)
+
+    @property
+    def size(self) -> int:
+        return len(self.body)
+
+
+@dataclass
+class Figures:
+    triples: int = 0
+    entities: int = 0
+    classes: int = 0
+    properties: int = 0
+    distinct_subjects: int = 0
+    distinct_objects: int = 0
+
+
+@dataclass
+class Statistics:
+    total: Figures
+    graphs: dict[str, Figures]
+    class_partitions: dict[str, int]     # class IRI → distinct instances
+    property_partitions: dict[str, int]  # property IRI → distinct triples
+    vocabularies: list[str]
+
+
+# --- dumps ----------------------------------------------------------------------------------------
+
+def dump(store, fmt) -> Dump:
+    """The whole dataset in `fmt` (Turtle: the union flattened; dataset formats and JSON-LD: every graph)."""
+    key = (fmt.name, store.version)
+    with _lock:
+        if key in _dumps:
+            return _dumps[key]
+    # Sorted, so that every worker process makes the same bytes (and the same checksum) for a version.
+    quads = sorted(store.quads(), key=lambda q: (str(q.graph_name), str(q.subject), str(q.predicate), str(q.object)))
+    if fmt.name == "jsonld":   # JSON-LD can carry named graphs: keep them
+        body = ox.serialize(quads, format=fmt.oxigraph)
+    else:
+        body = describe.serialize(quads, fmt)
+    digest = hashlib.sha256(body).digest()
+    result = Dump(body, digest.hex(), base64.b64encode(digest).decode("ascii"))
+    with _lock:
+        for old in [k for k in _dumps if k[1] != store.version]:
+            del _dumps[old]
+        _dumps[key] = result
+    return result
+
+
+# --- statistics -----------------------------------------------------------------------------------
+
+def statistics(store, base: str = iris.BASE) -> Statistics:
+    with _lock:
+        if store.version in _stats:
+            return _stats[store.version]
+    result = _compute(store, base)
+    with _lock:
+        _stats.clear()
+        _stats[store.version] = result
+    return result
+
+
+def _int(row: dict, var: str) -> int:
+    return int(row[var].value) if var in row else 0
+
+
+def _compute(store, base: str) -> Statistics:
+    entity = f'FILTER(isIRI(?s) && STRSTARTS(STR(?s), "{base}"))'
+    distinct = "{ SELECT DISTINCT ?s ?p ?o WHERE { { GRAPH ?g { ?s ?p ?o } } UNION { ?s ?p ?o } } }"
+    row = store.select(f"SELECT (COUNT(*) AS ?t) (COUNT(DISTINCT ?s) AS ?ds) (COUNT(DISTINCT ?p) AS ?dp) "
+                       f"(COUNT(DISTINCT ?o) AS ?do) WHERE {distinct}", **_OWN)[0]
+    total = Figures(triples=_int(row, "t"), properties=_int(row, "dp"), distinct_subjects=_int(row, "ds"),
+                    distinct_objects=_int(row, "do"))
+    total.classes = _int(store.select(
+        f"SELECT (COUNT(DISTINCT ?c) AS ?n) WHERE {{ {{ GRAPH ?g {{ ?s <{RDF_TYPE}> ?c }} }} UNION {{ ?s <{RDF_TYPE}> ?c }} }}",
+        **_OWN)[0], "n")
+    total.entities = _int(store.select(
+        f"SELECT (COUNT(DISTINCT ?s) AS ?n) WHERE {{ {{ GRAPH ?g {{ ?s ?p ?o }} }} UNION {{ ?s ?p ?o }} {entity} }}",
+        **_OWN)[0], "n")
+
+    graphs: dict[str, Figures] = {}
+    for r in store.select("SELECT ?g (COUNT(*) AS ?t) (COUNT(DISTINCT ?s) AS ?ds) (COUNT(DISTINCT ?p) AS ?dp) "
+                          "(COUNT(DISTINCT ?o) AS ?do) WHERE { GRAPH ?g { ?s ?p ?o } } GROUP BY ?g", **_OWN):
+        graphs[r["g"].value] = Figures(triples=_int(r, "t"), properties=_int(r, "dp"),
+                                       distinct_subjects=_int(r, "ds"), distinct_objects=_int(r, "do"))
+    for r in store.select(f"SELECT ?g (COUNT(DISTINCT ?c) AS ?n) WHERE {{ GRAPH ?g {{ ?s <{RDF_TYPE}> ?c }} }} "
+                          f"GROUP BY ?g", **_OWN):
+        graphs[r["g"].value].classes = _int(r, "n")
+    for r in store.select(f"SELECT ?g (COUNT(DISTINCT ?s) AS ?n) WHERE {{ GRAPH ?g {{ ?s ?p ?o }} {entity} }} "
+                          f"GROUP BY ?g", **_OWN):
+        graphs[r["g"].value].entities = _int(r, "n")
+
+    classes = {r["c"].value: _int(r, "n") for r in store.select(
+        f"SELECT ?c (COUNT(DISTINCT ?s) AS ?n) WHERE {{ {{ GRAPH ?g {{ ?s <{RDF_TYPE}> ?c }} }} "
+        f"UNION {{ ?s <{RDF_TYPE}> ?c }} FILTER(isIRI(?c)) }} GROUP BY ?c", **_OWN)}
+    properties = {r["p"].value: _int(r, "n") for r in store.select(
+        f"SELECT ?p (COUNT(*) AS ?n) WHERE {distinct} GROUP BY ?p", **_OWN)}
+    vocabularies = sorted({ns for ns in iris.PREFIXES.values() for term in list(properties) + list(classes)
+                           if term.startswith(ns) and ns not in (iris.ID, iris.CLAIM, iris.SPAN, iris.SENTENCE,
+                                                                 iris.GRAPH, iris.WIKIDATA_ENTITY)})
+    return Statistics(total, graphs, classes, properties, vocabularies)
+
+
+# --- the description ------------------------------------------------------------------------------
+
+def subset_iri(graph: str) -> str:
+    """The IRI of the void:subset for a named graph: a hash IRI of the dataset, resolved via /void."""
+    local = graph[len(iris.BASE):] if graph.startswith(iris.BASE) else \
+        "graph-" + hashlib.sha256(graph.encode()).hexdigest()[:16]
+    return f"{iris.DATASET}#{local}"
+
+
+def partition_iri(kind: str, term: str) -> str:
+    return f"{iris.DATASET}#{kind}-{hashlib.sha256(term.encode()).hexdigest()[:16]}"
+
+
+def description(store, settings, public_root: str, dump_formats) -> list[ox.Quad]:
+    """The VoID description (default graph): statistics, graphs, linkset, licence, endpoint, dumps."""
+    stats = statistics(store, iris.BASE)
+    out: list[ox.Quad] = []
+
+    def add(s: str, p: str, o) -> None:
+        obj = o if isinstance(o, (ox.NamedNode, ox.Literal)) else ox.NamedNode(o)
+        out.append(ox.Quad(ox.NamedNode(s), ox.NamedNode(p), obj, ox.DefaultGraph()))
+
+    def count(n: int) -> ox.Literal:
+        return ox.Literal(str(n), datatype=ox.NamedNode(XSD + "integer"))
+
+    def figures(s: str, f: Figures) -> None:
+        for prop, value in (("triples", f.triples), ("entities", f.entities), ("classes", f.classes),
+                            ("properties", f.properties), ("distinctSubjects", f.distinct_subjects),
+                            ("distinctObjects", f.distinct_objects)):
+            add(s, VOID + prop, count(value))
+
+    d = iris.DATASET
+    add(d, RDF_TYPE, VOID + "Dataset")
+    add(d, DCTERMS + "title", ox.Literal("Entente: Iran and Russia, from one Bloomberg article", language="en"))
+    add(d, DCTERMS + "description", ox.Literal(
+        "An OWL ontology and knowledge graph of one Bloomberg article (2015) about Iran and Russia: every fact in "
+        "its own named graph with its evidence (quote, offsets, asserter, modality), Wikidata links, and "
+        "inferences.", language="en"))
+    add(d, DCTERMS + "license", settings.license)
+    add(d, DCTERMS + "source", iris.ARTICLE)
+    add(d, DCTERMS + "modified", ox.Literal(
+        datetime.fromtimestamp(store.last_modified, timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ"),
+        datatype=ox.NamedNode(XSD + "dateTime")))
+    add(d, FOAF + "homepage", public_root + "/")
+    add(d, VOID + "uriSpace", ox.Literal(iris.BASE))
+    add(d, VOID + "sparqlEndpoint", public_root + "/sparql")
+    add(d, VOID + "rootResource", iris.ARTICLE)
+    for example in EXAMPLES:
+        if describe.exists(store, example):
+            add(d, VOID + "exampleResource", example)
+    for vocabulary in stats.vocabularies:
+        add(d, VOID + "vocabulary", vocabulary)
+    figures(d, stats.total)
+
+    for fmt in dump_formats:
+        url = f"{public_root}/dumps/entente.{fmt.extension}"
+        made = dump(store, fmt)
+        add(d, VOID + "dataDump", url)
+        add(url, DCTERMS + "format", ox.Literal(fmt.media_type))
+        add(url, DCAT + "mediaType", ox.Literal(fmt.media_type))
+        add(url, DCAT + "byteSize", count(made.size))
+        add(url, iris.ENT + "sha256", ox.Literal(made.sha256))
+        if fmt.w3c_iri:
+            add(d, VOID + "feature", fmt.w3c_iri)
+
+    for graph, f in sorted(stats.graphs.items()):
+        s = subset_iri(graph)
+        add(d, VOID + "subset", s)
+        add(s, RDF_TYPE, VOID + "Dataset")
+        add(s, SD + "name", graph)
+        figures(s, f)
+        if graph == iris.GRAPH_LINKSET:
+            add(s, RDF_TYPE, VOID + "Linkset")
+            add(s, VOID + "linkPredicate", OWL_SAME_AS)
+            add(s, VOID + "subjectsTarget", d)
+            add(s, VOID + "objectsTarget", WIKIDATA)
+
+    add(WIKIDATA, RDF_TYPE, VOID + "Dataset")
+    add(WIKIDATA, DCTERMS + "title", ox.Literal("Wikidata", language="en"))
+    add(WIKIDATA, FOAF + "homepage", "https://www.wikidata.org/")
+    add(WIKIDATA, VOID + "uriSpace", ox.Literal(iris.WIKIDATA_ENTITY))
+    add(WIKIDATA, VOID + "sparqlEndpoint", "https://query.wikidata.org/sparql")
+
+    for cls, n in sorted(stats.class_partitions.items()):
+        p = partition_iri("class", cls)
+        add(d, VOID + "classPartition", p)
+        add(p, VOID + "class", cls)
+        add(p, VOID + "entities", count(n))
+    for prop, n in sorted(stats.property_partitions.items()):
+        p = partition_iri("property", prop)
+        add(d, VOID + "propertyPartition", p)
+        add(p, VOID + "property", prop)
+        add(p, VOID + "triples", count(n))
+    return out
