@@ -1,0 +1,314 @@
+"""The Wikidata linkset and the Wikidata alignments: well-formed, verified, one-to-one, and about real entities.
+
+The checks are functions that return the problems they find, so that each rule is shown rejecting
+a small bad graph as well as accepting the real files.
+"""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+
+import pyoxigraph
+import pytest
+from rdflib import RDF, Dataset, Graph, Literal, Namespace, URIRef
+from rdflib.namespace import DCTERMS, OWL, SKOS, XSD
+
+ROOT = Path(__file__).resolve().parent.parent
+LINKSET_FILE = ROOT / "data" / "linkset-wikidata.trig"
+ALIGNMENTS_FILE = ROOT / "ontology" / "alignments-wikidata.ttl"
+ONTOLOGY_FILE = ROOT / "ontology" / "entente.ttl"
+
+ENT = Namespace("https://w3id.org/entente/ontology#")
+ID = "https://w3id.org/entente/id/"
+CLAIM = "https://w3id.org/entente/claim/"
+LINKSET = URIRef("https://w3id.org/entente/graph/linkset/wikidata")
+VOID = Namespace("http://rdfs.org/ns/void#")
+WD_ITEM = re.compile(r"^http://www\.wikidata\.org/entity/Q[1-9][0-9]*$")
+WD_TERM = re.compile(r"^http://www\.wikidata\.org/(entity/Q|prop/direct/P)[1-9][0-9]*$")
+MIN_LINKS = 20   # the linkset is expected to cover at least the states, capitals, leaders and regions
+
+
+# --- checks (each returns a list of problems; empty means the rule holds) ---
+
+def links(ds: Dataset) -> list[tuple[URIRef, URIRef]]:
+    return sorted((s, o) for s, _, o, _ in ds.quads((None, OWL.sameAs, None, None)))
+
+
+def check_links_shape(ds: Dataset) -> list[str]:
+    """Links exist, live only in the linkset graph, go from id: to a Wikidata entity IRI."""
+    found = list(ds.quads((None, OWL.sameAs, None, None)))
+    problems = [] if found else ["the linkset holds no owl:sameAs link"]
+    for s, _, o, g in found:
+        if g != LINKSET:
+            problems.append(f"{s} owl:sameAs {o} is in graph {g}, not {LINKSET}")
+        if not str(s).startswith(ID):
+            problems.append(f"link subject {s} is not an Entente entity (id:)")
+        if not WD_ITEM.match(str(o)):
+            problems.append(f"link object {o} is not a Wikidata entity IRI http://www.wikidata.org/entity/Q…")
+    return problems
+
+
+def check_one_to_one(ds: Dataset) -> list[str]:
+    """No entity linked to two QIDs, no QID linked from two entities."""
+    problems, by_subject, by_object = [], {}, {}
+    for s, o in links(ds):
+        by_subject.setdefault(s, set()).add(o)
+        by_object.setdefault(o, set()).add(s)
+    problems += [f"{s} is linked to {len(os_)} QIDs: {sorted(map(str, os_))}" for s, os_ in by_subject.items() if len(os_) > 1]
+    problems += [f"{o} is linked from {len(ss)} entities: {sorted(map(str, ss))}" for o, ss in by_object.items() if len(ss) > 1]
+    return problems
+
+
+def verifications(g: Graph) -> dict[tuple[URIRef, URIRef], list[URIRef]]:
+    """(subject, object) → the ent:LinkVerification records about that pair."""
+    out: dict[tuple[URIRef, URIRef], list[URIRef]] = {}
+    for node in g.subjects(RDF.type, ENT.LinkVerification):
+        for s in g.objects(node, ENT.linkSubject):
+            for o in g.objects(node, ENT.linkObject):
+                out.setdefault((s, o), []).append(node)
+    return out
+
+
+def check_verification_record(g: Graph, node: URIRef) -> list[str]:
+    """A record names an http(s) source, quotes it, and carries the date of the check."""
+    problems = []
+    sources = [s for s in g.objects(node, DCTERMS.source) if isinstance(s, URIRef) and str(s).startswith(("http://", "https://"))]
+    if not sources:
+        problems.append(f"{node} has no dcterms:source URL")
+    quotes = [q for q in g.objects(node, ENT.verificationQuote) if isinstance(q, Literal) and str(q).strip()]
+    if not quotes:
+        problems.append(f"{node} has no ent:verificationQuote")
+    dates = [d for d in g.objects(node, DCTERMS.date) if isinstance(d, Literal) and d.datatype == XSD.date]
+    if not dates:
+        problems.append(f"{node} has no dcterms:date (xsd:date) of the check")
+    target = next(iter(g.objects(node, ENT.linkObject)), None)
+    if target is not None and quotes:
+        number = re.search(r"[QP]([0-9]+)$", str(target))
+        # the quote must carry the identifier itself: "Q794" or SpocWiki's "WD~Label,794" form
+        if number and not any(re.search(rf"(\b[QP]{number.group(1)}\b|,{number.group(1)}\b)", str(q)) for q in quotes):
+            problems.append(f"{node}: the quote does not contain {target.rsplit('/', 1)[-1]}")
+    return problems
+
+
+def check_links_verified(ds: Dataset) -> list[str]:
+    """Every link has at least one complete verification record in the linkset graph, and no record is stale."""
+    g = ds.graph(LINKSET)
+    records = verifications(g)
+    problems = []
+    link_pairs = set(links(ds))
+    for pair in link_pairs:
+        if pair not in records:
+            problems.append(f"{pair[0]} owl:sameAs {pair[1]} has no ent:LinkVerification record")
+            continue
+        for node in records[pair]:
+            problems += check_verification_record(g, node)
+    problems += [f"verification {n} is about {s} → {o}, which is not a link" for (s, o), nodes in records.items()
+                 if (s, o) not in link_pairs for n in nodes]
+    return problems
+
+
+def check_void(ds: Dataset) -> list[str]:
+    """The linkset graph describes itself as a void:Linkset whose void:triples is the real link count."""
+    g = ds.graph(LINKSET)
+    problems = []
+    if (LINKSET, RDF.type, VOID.Linkset) not in g:
+        problems.append("the linkset graph is not described as a void:Linkset")
+    if (LINKSET, VOID.linkPredicate, OWL.sameAs) not in g:
+        problems.append("void:linkPredicate owl:sameAs is missing")
+    counts = [int(t) for t in g.objects(LINKSET, VOID.triples)]
+    if counts != [len(links(ds))]:
+        problems.append(f"void:triples is {counts}, the linkset has {len(links(ds))} links")
+    target = next(iter(g.objects(LINKSET, VOID.objectsTarget)), None)
+    if target is None or not list(g.objects(target, VOID.uriSpace)):
+        problems.append("void:objectsTarget (Wikidata) with its void:uriSpace is missing")
+    return problems
+
+
+def claim_subjects(data_dir: Path) -> set[URIRef]:
+    """Subjects of triples in the claim graphs of data/*.trig (the linkset excluded)."""
+    subjects: set[URIRef] = set()
+    for path in sorted(data_dir.glob("*.trig")):
+        if path.resolve() == LINKSET_FILE.resolve():
+            continue
+        ds = Dataset()
+        ds.parse(path, format="trig")
+        for s, _, _, g in ds.quads((None, None, None, None)):
+            if g is not None and str(g).startswith(CLAIM):
+                subjects.add(s)
+    return subjects
+
+
+def check_subjects_exist(ds: Dataset, known: set[URIRef]) -> list[str]:
+    return [f"{s} is linked to {o} but is not the subject of any claim in data/" for s, o in links(ds) if s not in known]
+
+
+def check_alignments(g: Graph, declared: set[URIRef]) -> list[str]:
+    """Each SKOS mapping from an ent: term goes to a Wikidata IRI, is verified, and maps a declared term."""
+    problems = []
+    records = verifications(g)
+    mappings = [(s, p, o) for p in (SKOS.closeMatch, SKOS.exactMatch) for s, o in g.subject_objects(p)
+                if str(s).startswith(str(ENT))]
+    if not mappings:
+        problems.append("no alignment with Wikidata")
+    for s, p, o in mappings:
+        if not WD_TERM.match(str(o)):
+            problems.append(f"{s} {p} {o}: not a Wikidata item or direct-property IRI")
+        if (s, o) not in records:
+            problems.append(f"{s} {p} {o} has no ent:LinkVerification record")
+        for node in records.get((s, o), []):
+            problems += check_verification_record(g, node)
+        if s not in declared:
+            problems.append(f"{s} is aligned but not declared in ontology/entente.ttl")
+    return problems
+
+
+# --- fixtures ---
+
+@pytest.fixture(scope="module")
+def linkset() -> Dataset:
+    ds = Dataset()
+    ds.parse(LINKSET_FILE, format="trig")
+    return ds
+
+
+@pytest.fixture(scope="module")
+def alignments() -> Graph:
+    return Graph().parse(ALIGNMENTS_FILE, format="turtle")
+
+
+def bad(trig_body: str) -> Dataset:
+    """A small linkset graph for the negative tests."""
+    ds = Dataset()
+    ds.parse(data=f"""
+        @prefix ent: <{ENT}> . @prefix id: <{ID}> . @prefix wd: <http://www.wikidata.org/entity/> .
+        @prefix owl: <http://www.w3.org/2002/07/owl#> . @prefix dcterms: <http://purl.org/dc/terms/> .
+        @prefix xsd: <http://www.w3.org/2001/XMLSchema#> . @prefix void: <http://rdfs.org/ns/void#> .
+        <{LINKSET}> {{ {trig_body} }}""", format="trig")
+    return ds
+
+
+RECORD_CLAUSES = ["ent:linkSubject id:iran", "ent:linkObject wd:Q794", "dcterms:source <https://example.org/table>",
+                  'ent:verificationQuote "Q794 Iran"', 'dcterms:date "2026-11-25"^^xsd:date']
+GOOD_RECORD = " ; ".join(RECORD_CLAUSES) + " ."
+
+
+# --- the real files ---
+
+def test_linkset_parses_with_rdflib_and_pyoxigraph(linkset):
+    store = pyoxigraph.Store()
+    store.load(path=str(LINKSET_FILE), format=pyoxigraph.RdfFormat.TRIG)
+    assert len(store) == len(linkset) > 0
+    assert {str(g.identifier) for g in linkset.graphs() if len(g)} == {str(LINKSET)}
+
+
+def test_links_are_wikidata_entity_iris(linkset):
+    assert check_links_shape(linkset) == []
+    assert len(links(linkset)) >= MIN_LINKS
+
+
+def test_links_are_one_to_one(linkset):
+    assert check_one_to_one(linkset) == []
+
+
+def test_every_link_has_a_verification_record(linkset):
+    assert check_links_verified(linkset) == []
+
+
+def test_linkset_void_description(linkset):
+    assert check_void(linkset) == []
+
+
+def test_every_linked_entity_is_in_the_data(linkset):
+    known = claim_subjects(ROOT / "data")
+    assert check_subjects_exist(linkset, known) == []
+
+
+def test_alignments_are_verified_and_declared(alignments):
+    assert ONTOLOGY_FILE.exists(), "ontology/entente.ttl is missing"
+    ontology = Graph().parse(ONTOLOGY_FILE, format="turtle")
+    declared = set(ontology.subjects(RDF.type, None))
+    assert check_alignments(alignments, declared) == []
+
+
+def test_alignments_stay_annotations(alignments):
+    """No owl:equivalentClass/Property to Wikidata: the mappings must not change what HermiT infers."""
+    for p in (OWL.equivalentClass, OWL.equivalentProperty, OWL.sameAs):
+        assert [(s, o) for s, o in alignments.subject_objects(p) if "wikidata.org" in str(o)] == []
+    for p in (SKOS.closeMatch, SKOS.exactMatch, ENT.linkSubject, ENT.linkObject, ENT.verificationQuote, DCTERMS.source):
+        assert (p, RDF.type, OWL.AnnotationProperty) in alignments, f"{p} is not declared an annotation property"
+
+
+# --- each rule rejects bad data ---
+
+def test_rejects_an_empty_linkset():
+    assert check_links_shape(bad("")) == ["the linkset holds no owl:sameAs link"]
+
+
+@pytest.mark.parametrize("obj", ["<https://www.wikidata.org/wiki/Q794>", "<http://www.wikidata.org/entity/Q0794>",
+                                 "<http://www.wikidata.org/entity/P39>", "<http://dbpedia.org/resource/Iran>"])
+def test_rejects_a_non_wikidata_entity_object(obj):
+    problems = check_links_shape(bad(f"id:iran owl:sameAs {obj} ."))
+    assert problems and "not a Wikidata entity IRI" in problems[0]
+
+
+def test_rejects_a_link_outside_the_linkset_graph():
+    ds = bad("")
+    ds.graph(URIRef(CLAIM + "x")).add((URIRef(ID + "iran"), OWL.sameAs, URIRef("http://www.wikidata.org/entity/Q794")))
+    assert any("not https://w3id.org/entente/graph/linkset/wikidata" in p or "is in graph" in p for p in check_links_shape(ds))
+
+
+def test_rejects_one_entity_with_two_qids_and_one_qid_for_two_entities():
+    problems = check_one_to_one(bad("id:iran owl:sameAs wd:Q794, wd:Q795 . id:persia owl:sameAs wd:Q794 ."))
+    assert any("linked to 2 QIDs" in p for p in problems)
+    assert any("linked from 2 entities" in p for p in problems)
+
+
+def test_rejects_a_link_without_verification():
+    problems = check_links_verified(bad("id:iran owl:sameAs wd:Q794 ."))
+    assert problems == [f"{ID}iran owl:sameAs http://www.wikidata.org/entity/Q794 has no ent:LinkVerification record"]
+
+
+@pytest.mark.parametrize("drop, message", [(2, "no dcterms:source"), (3, "no ent:verificationQuote"),
+                                           (4, "no dcterms:date")])
+def test_rejects_an_incomplete_verification_record(drop, message):
+    record = " ; ".join(c for i, c in enumerate(RECORD_CLAUSES) if i != drop) + " ."
+    ds = bad(f"id:iran owl:sameAs wd:Q794 . <https://example.org/v> a ent:LinkVerification ; {record}")
+    problems = check_links_verified(ds)
+    assert len(problems) == 1 and message in problems[0]
+
+
+def test_accepts_a_complete_record_and_rejects_a_quote_without_the_qid():
+    good = bad(f"id:iran owl:sameAs wd:Q794 . <https://example.org/v> a ent:LinkVerification ; {GOOD_RECORD}")
+    assert check_links_verified(good) == []
+    wrong = bad(f"id:iran owl:sameAs wd:Q794 . <https://example.org/v> a ent:LinkVerification ; "
+                f"{GOOD_RECORD.replace('Q794 Iran', 'Q7947 Iran')}")
+    assert check_links_verified(wrong) == ["https://example.org/v: the quote does not contain Q794"]
+
+
+def test_rejects_a_stale_verification_record():
+    ds = bad(f"<https://example.org/v> a ent:LinkVerification ; {GOOD_RECORD}")
+    assert any("which is not a link" in p for p in check_links_verified(ds))
+
+
+def test_rejects_a_wrong_void_count():
+    ds = bad(f"id:iran owl:sameAs wd:Q794 . <{LINKSET}> a void:Linkset ; void:linkPredicate owl:sameAs ; void:triples 2 .")
+    assert any("void:triples is [2]" in p for p in check_void(ds))
+
+
+def test_rejects_a_link_for_an_entity_the_data_does_not_have():
+    ds = bad("id:no-such-entity owl:sameAs wd:Q794 .")
+    assert check_subjects_exist(ds, {URIRef(ID + "iran")}) == [
+        f"{ID}no-such-entity is linked to http://www.wikidata.org/entity/Q794 but is not the subject of any claim in data/"]
+
+
+def test_rejects_unverified_undeclared_or_non_wikidata_alignments():
+    g = Graph().parse(data=f"""
+        @prefix ent: <{ENT}> . @prefix skos: <http://www.w3.org/2004/02/skos/core#> .
+        ent:Person skos:closeMatch <http://www.wikidata.org/entity/Q5> .
+        ent:Nonexistent skos:closeMatch <http://schema.org/Person> .""", format="turtle")
+    problems = check_alignments(g, {ENT.Person})
+    assert any("ontology#Person" in p and "no ent:LinkVerification" in p for p in problems)
+    assert any("not a Wikidata item" in p for p in problems)
+    assert any("Nonexistent is aligned but not declared" in p for p in problems)
+    assert check_alignments(Graph(), set()) == ["no alignment with Wikidata"]
