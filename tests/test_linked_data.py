@@ -1,0 +1,290 @@
+"""Dereferencing over real HTTP: the 303 recipe for every kind of IRI, document twins in every
+format (each parses back to the same triples), 404/406, HEAD, the public-URL mapping, and — on
+the real built dataset — every IRI Entente mints."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from urllib.parse import parse_qs, urlsplit
+
+import pytest
+import rdflib
+import requests
+from rdflib.compare import isomorphic
+
+from conftest import LiveServer
+from server import formats, iris
+
+pytestmark = pytest.mark.filterwarnings("ignore::DeprecationWarning")   # rdflib's own ConjunctiveGraph notices
+
+SAMPLE = Path(__file__).parent / "data" / "linked-data-sample.trig"
+BROWSER = "text/html,application/xhtml+xml,application/xml;q=0.9,*/*;q=0.8"
+RDFS_LABEL = rdflib.RDFS.label
+ENT = rdflib.Namespace(iris.ENT)
+ID = rdflib.Namespace(iris.ID)
+NIF = rdflib.Namespace(iris.PREFIXES["nif"])
+DOCUMENT_FORMATS = (formats.HTML,) + formats.RDF
+MANY = 205   # incoming statements of id:middle-east in the sample: more than the 200 a document holds
+
+# One IRI of every kind the sample holds: (data IRI, the server path of its thing URL).
+KINDS = {
+    "entity": iris.ID + "iran",
+    "article": iris.ARTICLE,
+    "class": iris.ENT + "SovereignState",
+    "property": iris.ENT + "finances",
+    "ontology": iris.ONTOLOGY,
+    "ontology version": iris.ONTOLOGY_VERSION,
+    "claim": iris.CLAIM + "clerics-finance-hezbollah",
+    "span": iris.SPAN + "28-68",
+    "sentence": iris.SENTENCE + "2",
+    "graph (claims)": iris.GRAPH_CLAIMS,
+    "graph (linkset)": iris.GRAPH_LINKSET,
+    "graph (inferred)": iris.GRAPH_INFERRED + "/article",
+    "contribution": iris.CONTRIBUTION + "c42",
+}
+
+
+def thing_path(iri: str) -> str:
+    """The server path that names `iri` (hash IRIs are fetched without their fragment)."""
+    return "/" + iri.split("#", 1)[0][len(iris.BASE):]
+
+
+def parse(body: bytes, fmt: formats.Format) -> rdflib.Graph:
+    """The triples of a document (a dataset's graphs merged)."""
+    if fmt.kind == "dataset":
+        ds = rdflib.Dataset()
+        ds.parse(data=body, format=fmt.rdflib)
+        merged = rdflib.Graph()
+        for s, p, o, _ in ds.quads((None, None, None, None)):
+            merged.add((s, p, o))
+        return merged
+    return rdflib.Graph().parse(data=body, format=fmt.rdflib)
+
+
+def graphs_of(body: bytes, fmt: formats.Format) -> dict[str, rdflib.Graph]:
+    ds = rdflib.Dataset()
+    ds.parse(data=body, format=fmt.rdflib)
+    return {str(g.identifier): g for g in ds.graphs() if len(g)}
+
+
+@pytest.fixture(scope="module")
+def sample(tmp_path_factory) -> Path:
+    """The sample dataset plus MANY incoming statements of id:middle-east."""
+    path = tmp_path_factory.mktemp("sample") / "sample.trig"
+    extra = "".join(f"<{iris.ID}place-{i}> <{iris.ENT}locatedIn> <{iris.ID}middle-east> .\n" for i in range(MANY))
+    path.write_text(SAMPLE.read_text() + f"\n<{iris.CLAIM}places> {{\n{extra}}}\n")
+    return path
+
+
+@pytest.fixture(scope="module")
+def ld(sample, tmp_path_factory):
+    live = LiveServer(tmp_path_factory.mktemp("ld") / "store", sample).start()
+    yield live
+    live.stop()
+
+
+def get(url: str, accept: str | None = None, **kw) -> requests.Response:
+    headers = {"Accept": accept} if accept else {}
+    return requests.get(url, headers=headers, allow_redirects=False, timeout=30, **kw)
+
+
+# --- the recipe ----------------------------------------------------------------------------------
+
+@pytest.mark.parametrize("kind", KINDS)
+def test_every_kind_of_iri_answers_303_to_its_document_by_accept(ld, kind):
+    path = thing_path(KINDS[kind])
+    for fmt in DOCUMENT_FORMATS:
+        r = get(ld.url + path, fmt.media_type)
+        assert r.status_code == 303, (path, fmt.name, r.text)
+        assert r.headers["Location"] == f"{ld.url}{path}.{fmt.extension}"
+        assert "accept" in r.headers["Vary"].lower()
+        doc = get(r.headers["Location"])
+        assert doc.status_code == 200, (r.headers["Location"], doc.text[:300])
+        assert doc.headers["Content-Type"].split(";")[0] == fmt.media_type
+        assert "accept" in doc.headers["Vary"].lower()
+
+
+def test_browsers_and_wildcards_get_html_and_rdf_clients_their_format(ld):
+    assert get(ld.url + "/id/iran", BROWSER).headers["Location"].endswith("/id/iran.html")
+    assert get(ld.url + "/id/iran", "*/*").headers["Location"].endswith("/id/iran.html")
+    assert get(ld.url + "/id/iran").headers["Location"].endswith("/id/iran.html")
+    assert get(ld.url + "/id/iran", "text/turtle;q=0.9, application/ld+json").headers["Location"].endswith(".jsonld")
+    assert get(ld.url + "/id/iran", "text/html;q=0.1, text/turtle").headers["Location"].endswith(".ttl")
+    assert get(ld.url + "/id/iran", "application/n-quads").headers["Location"].endswith(".nq")
+
+
+@pytest.mark.parametrize("kind", KINDS)
+def test_every_format_of_a_document_parses_to_the_same_triples(ld, kind):
+    path = thing_path(KINDS[kind])
+    graphs = {}
+    for fmt in formats.RDF:
+        r = get(f"{ld.url}{path}.{fmt.extension}")
+        assert r.status_code == 200
+        graphs[fmt.name] = parse(r.content, fmt)
+    reference = graphs["turtle"]
+    assert len(reference) > 0
+    for name, graph in graphs.items():
+        assert isomorphic(graph, reference), f"{path}.{name} differs from {path}.ttl"
+
+
+def test_description_has_outgoing_incoming_labels_and_evidence(ld):
+    g = parse(get(ld.url + "/id/hezbollah.ttl").content, formats.by_name("turtle"))
+    clerics, claim, span = ID["iran-ruling-clerics"], rdflib.URIRef(KINDS["claim"]), rdflib.URIRef(KINDS["span"])
+    assert (ID.hezbollah, rdflib.RDF.type, ENT.Organization) in g                   # outgoing
+    assert (clerics, ENT.finances, ID.hezbollah) in g                               # incoming
+    assert (clerics, RDFS_LABEL, rdflib.Literal("Iran's ruling clerics", lang="en")) in g  # label of a linked thing
+    assert (claim, ENT.assertedBy, ID["us-congressional-reports"]) in g             # evidence: claim metadata
+    assert (claim, ENT.modality, ENT.ReportedClaim) in g
+    assert (claim, ENT.evidence, span) in g
+    assert (span, NIF.anchorOf, rdflib.Literal("Iran’s ruling clerics finance Hezbollah")) in g
+    assert (span, NIF.beginIndex, rdflib.Literal(28)) in g
+    assert (ID["us-congressional-reports"], RDFS_LABEL, None) in g                 # the asserter's label
+
+
+def test_dataset_formats_keep_the_claim_graphs(ld):
+    for fmt in formats.DATASETS:
+        graphs = graphs_of(get(f"{ld.url}/id/hezbollah.{fmt.extension}").content, fmt)
+        assert (ID["iran-ruling-clerics"], ENT.finances, ID.hezbollah) in graphs[KINDS["claim"]]
+        assert (rdflib.URIRef(KINDS["claim"]), ENT.modality, ENT.ReportedClaim) in graphs[iris.GRAPH_CLAIMS]
+        assert (ID.hezbollah, ENT.backs, ID.iran) in graphs[iris.CONTRIBUTION + "c42"]
+        assert all(g.startswith(iris.BASE) for g in graphs), "every triple of a description comes from a named graph"
+
+
+def test_a_graph_document_holds_the_graph(ld):
+    graphs = graphs_of(get(ld.url + "/claim/clerics-finance-hezbollah.trig").content, formats.by_name("trig"))
+    assert set(graphs[KINDS["claim"]]) == {(ID["iran-ruling-clerics"], ENT.finances, ID.hezbollah)}
+    linkset = parse(get(ld.url + "/graph/linkset/wikidata.nt").content, formats.by_name("nt"))
+    assert (ID.russia, rdflib.OWL.sameAs, rdflib.URIRef("http://www.wikidata.org/entity/Q159")) in linkset
+
+
+def test_hash_iris_resolve_through_the_ontology_document(ld):
+    r = get(ld.url + "/ontology", "text/turtle")
+    assert r.headers["Location"] == ld.url + "/ontology.ttl"
+    g = parse(get(r.headers["Location"]).content, formats.by_name("turtle"))
+    assert (ENT.SovereignState, RDFS_LABEL, rdflib.Literal("sovereign state", lang="en")) in g
+    assert (ENT.finances, rdflib.RDFS.subPropertyOf, ENT.backs) in g
+    restriction = g.value(ENT.SovereignState, rdflib.RDFS.subClassOf)          # blank nodes come whole
+    assert (restriction, rdflib.OWL.someValuesFrom, ENT.Organization) in g
+    version = parse(get(ld.url + "/ontology/1.0.0.ttl").content, formats.by_name("turtle"))
+    assert isomorphic(version, g)
+
+
+def test_many_incoming_statements_are_capped_with_a_link_to_the_query(ld, sample):
+    g = parse(get(ld.url + "/id/middle-east.ttl").content, formats.by_name("turtle"))
+    incoming = set(g.subjects(ENT.locatedIn, ID["middle-east"]))
+    assert len(incoming) == 200
+    link = g.value(ID["middle-east"], rdflib.RDFS.seeAlso)
+    assert link is not None and str(link).startswith(ld.url + "/sparql?")
+    query = parse_qs(urlsplit(str(link)).query)["query"][0]
+    result = rdflib.Dataset().parse(str(sample), format="trig").query(query)
+    assert len(result) == MANY + 6   # the link gives the full list: every incoming statement
+
+
+# --- errors, HEAD, links ---------------------------------------------------------------------------
+
+@pytest.mark.parametrize("path", ["/id/no-such-thing", "/id/no-such-thing.ttl", "/claim/nothing.html",
+                                  "/span/1-2", "/sentence/999", "/graph/nothing", "/contribution/none",
+                                  "/id/a%20b", "/id/a%3Eb.ttl", "/ontology/9.9.9"])
+def test_unknown_iris_are_404(ld, path):
+    r = get(ld.url + path, "text/turtle")
+    assert r.status_code == 404
+    assert "accept" in r.headers["Vary"].lower()
+
+
+def test_unknown_iri_gives_an_html_page_to_browsers(ld):
+    r = get(ld.url + "/id/no-such-thing", BROWSER)
+    assert r.status_code == 404 and r.headers["Content-Type"].startswith("text/html")
+    assert "Nothing is known about" in r.text
+
+
+def test_unacceptable_accept_is_406(ld):
+    r = get(ld.url + "/id/iran", "image/png")
+    assert r.status_code == 406
+    assert "text/turtle" in r.text       # says what is acceptable
+    assert "accept" in r.headers["Vary"].lower()
+    assert get(ld.url + "/id/iran", "text/turtle;q=0, text/html;q=0, */*;q=0").status_code == 406
+
+
+def test_head_answers_like_get_without_a_body(ld):
+    r = requests.head(ld.url + "/id/iran", headers={"Accept": "text/turtle"}, allow_redirects=False, timeout=30)
+    assert r.status_code == 303 and r.headers["Location"].endswith("/id/iran.ttl") and not r.content
+    r = requests.head(ld.url + "/id/iran.ttl", timeout=30)
+    assert r.status_code == 200 and r.headers["Content-Type"].startswith("text/turtle") and not r.content
+    assert int(r.headers["Content-Length"]) == len(get(ld.url + "/id/iran.ttl").content)
+
+
+def test_documents_link_their_other_formats_and_the_licence(ld):
+    links = requests.utils.parse_header_links(get(ld.url + "/id/iran.ttl").headers["Link"])
+    assert {"url": "https://creativecommons.org/licenses/by/4.0/", "rel": "license"} in links
+    alternates = {link["type"]: link["url"] for link in links if link["rel"] == "alternate"}
+    assert alternates["application/ld+json"] == ld.url + "/id/iran.jsonld"
+    assert alternates["text/html"] == ld.url + "/id/iran.html"
+
+
+def test_html_document_escapes_literals(ld):
+    r = get(ld.url + "/id/tehran.html")
+    assert r.status_code == 200
+    assert "<script>alert(1)</script>" not in r.text
+    assert "&lt;script&gt;" in r.text
+
+
+# --- public URL mapping ----------------------------------------------------------------------------
+
+def test_public_url_maps_the_base_iri_onto_the_server(make_server):
+    live = make_server(dataset=SAMPLE, extra_args=["--public-url", "http://example.org/base"])
+    r = get(live.url + "/id/iran", "text/turtle")
+    assert r.status_code == 303 and r.headers["Location"] == "http://example.org/base/id/iran.ttl"
+    r = get(live.url + "/ontology/1.0.0", "application/ld+json")
+    assert r.headers["Location"] == "http://example.org/base/ontology/1.0.0.jsonld"
+    # RDF keeps the data IRIs (they are the identifiers); links for people point at the server.
+    g = parse(get(live.url + "/id/iran.ttl").content, formats.by_name("turtle"))
+    assert (ID.iran, ENT.allyOf, ID.russia) in g
+    page = get(live.url + "/id/iran.html").text
+    assert "http://example.org/base/id/russia" in page
+    links = requests.utils.parse_header_links(get(live.url + "/id/iran.ttl").headers["Link"])
+    assert {"url": "http://example.org/base/id/iran.nt", "rel": "alternate", "type": "application/n-triples"} in links
+
+
+# --- the real dataset -------------------------------------------------------------------------------
+
+def minted_iris(dataset: Path) -> dict[str, set[str]]:
+    """Every IRI under the base in the built dataset (subjects, objects, graph names), by kind."""
+    ds = rdflib.Dataset()
+    ds.parse(str(dataset), format="trig")
+    found: set[str] = set()
+    for s, p, o, g in ds.quads((None, None, None, None)):
+        for term in (s, o, g):
+            if isinstance(term, rdflib.URIRef) and str(term).startswith(iris.BASE):
+                found.add(str(term))
+    kinds: dict[str, set[str]] = {}
+    for iri in found:
+        kind = "ontology" if "#" in iri else iri[len(iris.BASE):].split("/", 1)[0]
+        kinds.setdefault(kind, set()).add(iri)
+    return kinds
+
+
+def test_every_iri_of_the_real_dataset_dereferences(server, built_dataset):
+    kinds = minted_iris(built_dataset)
+    for kind in ("id", "claim", "span", "sentence", "graph", "ontology"):
+        assert kinds.get(kind), f"the built dataset has no {kind} IRIs"
+    paths = sorted({thing_path(iri) for found in kinds.values() for iri in found})
+    session = requests.Session()
+    for path in paths:
+        r = session.get(server.url + path, headers={"Accept": "text/turtle"}, allow_redirects=False, timeout=30)
+        assert r.status_code == 303, (path, r.status_code, r.text[:200])
+        assert r.headers["Location"] == f"{server.url}{path}.ttl"
+        assert "accept" in r.headers["Vary"].lower()
+        doc = session.get(r.headers["Location"], timeout=30)
+        assert doc.status_code == 200 and doc.headers["Content-Type"].startswith("text/turtle"), path
+        assert len(rdflib.Graph().parse(data=doc.content, format="turtle")) > 0, path
+    print(f"dereferenced {len(paths)} IRIs of the real dataset")
+
+
+def test_real_documents_agree_across_formats(server, built_dataset):
+    kinds = minted_iris(built_dataset)
+    for kind, found in sorted(kinds.items()):
+        path = thing_path(sorted(found)[0])
+        reference = parse(get(f"{server.url}{path}.ttl").content, formats.by_name("turtle"))
+        for fmt in formats.RDF:
+            other = parse(get(f"{server.url}{path}.{fmt.extension}").content, fmt)
+            assert isomorphic(other, reference), f"{path}.{fmt.extension} differs from {path}.ttl"
