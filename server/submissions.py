@@ -1,0 +1,331 @@
+"""What a contribution is before it reaches the store: parsed, checked against Entente's rules, kept durably.
+
+A contribution is RDF in any of the formats of `formats.RDF`. It is parsed with rdflib against the
+base IRI of the contribution, `https://w3id.org/entente/contribution/<id>`, so that relative IRIs
+(`<#claim-1>`) land inside it; in formats without relative IRIs (N-Triples, N-Quads) the placeholder
+`https://w3id.org/entente/contribution/new` stands for that base and is rewritten. Claim graphs are
+therefore `contribution/<id>#claim-1`, and the default graph (claim metadata, spans) becomes the graph
+`contribution/<id>` once accepted.
+
+Rules (422, with the reason), besides the SHACL shapes: named graphs lie inside the contribution —
+never the article's graphs (graph:…, claim:…) nor another contribution's; no triple has an ontology
+term (ent:…, the ontology IRI) or one of the article's claims, spans, sentences or graphs as subject.
+
+Parsing never fetches anything: a JSON-LD `@context` or `@import` that names a URL, and an RDF/XML
+document type or entity that points outside the document, are refused before rdflib sees them.
+
+Pending data lives in `<data_dir>/contributions/<id>.<ext>`, exactly the bytes sent, written with
+temp file + fsync + rename + fsync(dir) before the record is written and 201 is sent.
+"""
+
+from __future__ import annotations
+
+import fcntl
+import hashlib
+import json
+import os
+import re
+import secrets
+import time
+from contextlib import contextmanager
+from dataclasses import dataclass
+from pathlib import Path
+from xml.sax import SAXParseException
+
+import pyoxigraph as ox
+import rdflib
+from rdflib.graph import DATASET_DEFAULT_GRAPH_ID
+
+from . import formats, iris
+from .errors import BadRequest, Unprocessable
+from .formats import Format
+
+PLACEHOLDER = iris.CONTRIBUTION + "new"
+ID_PATTERN = re.compile(r"^[0-9]{8}T[0-9]{6}Z-[0-9a-f]{8}$")
+ONTOLOGY_TERMS = (iris.ENT,)
+ONTOLOGY_DOCUMENTS = (iris.ONTOLOGY, iris.ONTOLOGY_VERSION)
+ARTICLE_NAMESPACES = {iris.CLAIM: "claim", iris.SPAN: "span", iris.SENTENCE: "sentence", iris.GRAPH: "graph"}
+
+
+def new_id() -> str:
+    return time.strftime("%Y%m%dT%H%M%SZ", time.gmtime()) + "-" + secrets.token_hex(4)
+
+
+def valid_id(cid: str) -> bool:
+    return bool(ID_PATTERN.match(cid))
+
+
+def contribution_iri(cid: str) -> str:
+    return iris.CONTRIBUTION + cid
+
+
+def sha256_hex(body: bytes) -> str:
+    return hashlib.sha256(body).hexdigest()
+
+
+# --- parsing ------------------------------------------------------------------------------------
+
+def parse(body: bytes, fmt: Format, cid: str) -> rdflib.Dataset:
+    """The body as a Dataset (default graph = rdflib's default), placeholder IRIs rewritten to `cid`."""
+    refuse_remote_references(body, fmt)
+    base = contribution_iri(cid)
+    ds = rdflib.Dataset()
+    try:
+        text = body.decode("utf-8")
+    except UnicodeDecodeError as e:
+        raise BadRequest(f"The body is not UTF-8: {e.reason} at byte {e.start}.", where={"byte": e.start}) from e
+    try:
+        ds.parse(data=text, format=fmt.rdflib, publicID=base)
+    except Exception as e:  # rdflib raises many kinds; each carries the parser's message
+        raise BadRequest(f"The {fmt.name} body does not parse: {parser_message(e)}",
+                         where=error_location(e, body, fmt)) from e
+    return _rewrite_placeholder(ds, base)
+
+
+def parser_message(error: Exception) -> str:
+    why = getattr(error, "_why", None)          # notation3's BadSyntax (Turtle, TriG)
+    if why:
+        return str(why)
+    if isinstance(error, SAXParseException):
+        return error.getMessage()
+    if isinstance(error, json.JSONDecodeError):
+        return error.msg
+    return " ".join(str(error).split())[:300] or type(error).__name__
+
+
+def error_location(error: Exception, body: bytes, fmt: Format) -> dict | None:
+    """{line, column} (1-based) of a parse error, from the parser's own exception where it has one."""
+    if hasattr(error, "_i") and hasattr(error, "lines"):          # BadSyntax: offset into the text
+        source = error._str.decode("utf-8", "replace") if isinstance(error._str, bytes) else str(error._str)
+        prefix = source[:error._i]
+        return {"line": error.lines + 1, "column": len(prefix) - (prefix.rfind("\n") + 1) + 1}
+    if isinstance(error, SAXParseException):
+        return {"line": error.getLineNumber(), "column": error.getColumnNumber() + 1}
+    if isinstance(error, json.JSONDecodeError):
+        return {"line": error.lineno, "column": error.colno}
+    if fmt.oxigraph is not None:
+        # rdflib's line-based parsers (N-Triples, N-Quads) name the bad line but not its number:
+        # ask pyoxigraph's parser, which reports the position of the same syntax error.
+        try:
+            for _ in ox.parse(body, format=fmt.oxigraph, base_iri=PLACEHOLDER):
+                pass
+        except SyntaxError as e:
+            if e.lineno:
+                return {"line": e.lineno, "column": e.offset or 1}
+        except Exception:
+            return None
+    return None
+
+
+_REMOTE_XML = re.compile(rb"<!(DOCTYPE|ENTITY)[^>]*\b(SYSTEM|PUBLIC)\b", re.IGNORECASE)
+
+
+def refuse_remote_references(body: bytes, fmt: Format) -> None:
+    """Refuse what would make a parser fetch a URL or read a file: remote JSON-LD contexts, external XML entities."""
+    if fmt.name == "jsonld":
+        try:
+            doc = json.loads(body)
+        except json.JSONDecodeError as e:
+            raise BadRequest(f"The JSON-LD body is not JSON: {e.msg}", where={"line": e.lineno, "column": e.colno})
+        except UnicodeDecodeError as e:
+            raise BadRequest(f"The body is not UTF-8: {e.reason} at byte {e.start}.", where={"byte": e.start})
+        remote = _remote_contexts(doc)
+        if remote:
+            raise BadRequest(f"JSON-LD contexts must be inline; this server never fetches a remote @context "
+                             f"or @import ({remote!r}). Put the context object in the document.",
+                             where={"@context": remote})
+    elif fmt.name == "rdfxml":
+        match = _REMOTE_XML.search(body)
+        if match:
+            line = body[:match.start()].count(b"\n") + 1
+            raise BadRequest("RDF/XML with an external DTD or entity is refused: this server never reads "
+                             "files or URLs named in a document. Use internal entities or full IRIs.",
+                             where={"line": line})
+
+
+def _remote_contexts(node) -> str | None:
+    """The first remote context reference (a string @context, or @import) in a JSON-LD document."""
+    if isinstance(node, dict):
+        for key, value in node.items():
+            if key == "@import":
+                return str(value)
+            if key == "@context":
+                for item in value if isinstance(value, list) else [value]:
+                    if isinstance(item, str):
+                        return item
+            found = _remote_contexts(value)
+            if found:
+                return found
+    elif isinstance(node, list):
+        for item in node:
+            found = _remote_contexts(item)
+            if found:
+                return found
+    return None
+
+
+def _rewrite_placeholder(ds: rdflib.Dataset, base: str) -> rdflib.Dataset:
+    """Replace IRIs under PLACEHOLDER (N-Triples/N-Quads can't say `<#x>`) with the contribution's base."""
+    def fix(term):
+        if isinstance(term, rdflib.URIRef) and _under(str(term), PLACEHOLDER):
+            return rdflib.URIRef(base + str(term)[len(PLACEHOLDER):])
+        return term
+
+    if base == PLACEHOLDER or not any(_under(str(t), PLACEHOLDER) for q in ds.quads() for t in q
+                                      if isinstance(t, rdflib.URIRef)):
+        return ds
+    out = rdflib.Dataset()
+    for s, p, o, g in ds.quads((None, None, None, None)):
+        graph = out.graph(fix(g)) if g != DATASET_DEFAULT_GRAPH_ID else out.default_context
+        graph.add((fix(s), fix(p), fix(o)))
+    return out
+
+
+def _under(iri: str, base: str) -> bool:
+    return iri == base or iri.startswith(base + "#") or iri.startswith(base + "/")
+
+
+# --- Entente's rules ----------------------------------------------------------------------------
+
+def check_rules(ds: rdflib.Dataset, cid: str) -> None:
+    """Raise Unprocessable (422) naming the first rule the contribution breaks."""
+    base = contribution_iri(cid)
+    count = 0
+    for s, p, o, g in ds.quads((None, None, None, None)):
+        count += 1
+        if g != DATASET_DEFAULT_GRAPH_ID:
+            _check_graph_name(g, base)
+        _check_subject(s, p, o, base)
+    if count == 0:
+        raise Unprocessable("The contribution holds no triples.")
+
+
+def _check_graph_name(g, base: str) -> None:
+    name = str(g)
+    if not isinstance(g, rdflib.URIRef):
+        raise Unprocessable("Named graphs must have IRIs, e.g. <#claim-1>; a blank-node graph name cannot be "
+                            "cited as a claim.", where={"graph": f"_:{g}"})
+    if _under(name, base):
+        return
+    if name.startswith(iris.GRAPH) or name.startswith(iris.CLAIM):
+        raise Unprocessable(f"The contribution writes into the article's own graph <{name}>; contributions "
+                            "fill their own graphs (name them relative to the contribution, e.g. <#claim-1>).",
+                            where={"graph": name})
+    if name.startswith(iris.CONTRIBUTION):
+        raise Unprocessable(f"The contribution reuses another contribution's graph <{name}>; name your claim "
+                            "graphs relative to your contribution, e.g. <#claim-1>.", where={"graph": name})
+    raise Unprocessable(f"The named graph <{name}> lies outside the contribution; name claim graphs relative to "
+                        f"it (<#claim-1>) or under {PLACEHOLDER}# in N-Quads.", where={"graph": name})
+
+
+def _check_subject(s, p, o, base: str) -> None:
+    if not isinstance(s, rdflib.URIRef):
+        return
+    iri = str(s)
+    where = {"subject": iri, "predicate": str(p), "object": str(o)}
+    if iri.startswith(ONTOLOGY_TERMS) or iri in ONTOLOGY_DOCUMENTS:
+        raise Unprocessable(f"The contribution redefines the ontology term <{iri}>; contributions may use the "
+                            "ontology's terms but not describe them.", where=where)
+    for namespace, what in ARTICLE_NAMESPACES.items():
+        if iri.startswith(namespace):
+            raise Unprocessable(f"The contribution describes the article's own {what} <{iri}>; cite it as "
+                                "evidence instead, and mint your own claims and spans (<#claim-1>, <#span-1>).",
+                                where=where)
+    if iri.startswith(iris.CONTRIBUTION) and not _under(iri, base):
+        raise Unprocessable(f"The contribution describes <{iri}>, which belongs to another contribution.",
+                            where=where)
+
+
+# --- from rdflib to the store --------------------------------------------------------------------
+
+def graph_names(ds: rdflib.Dataset, cid: str) -> list[str]:
+    """The store graphs the contribution fills: its own IRI (the default graph) and its claim graphs."""
+    base = contribution_iri(cid)
+    names = {base if g == DATASET_DEFAULT_GRAPH_ID else str(g) for *_, g in ds.quads((None, None, None, None))}
+    return sorted(names)
+
+
+def triple_count(ds: rdflib.Dataset) -> int:
+    return sum(1 for _ in ds.quads((None, None, None, None)))
+
+
+def to_quads(ds: rdflib.Dataset, cid: str) -> list[ox.Quad]:
+    """The contribution as pyoxigraph quads; the default graph becomes the graph `contribution/<id>`."""
+    base = ox.NamedNode(contribution_iri(cid))
+    bnodes: dict[str, ox.BlankNode] = {}
+
+    def term(t):
+        if isinstance(t, rdflib.URIRef):
+            return ox.NamedNode(str(t))
+        if isinstance(t, rdflib.BNode):
+            return bnodes.setdefault(str(t), ox.BlankNode())
+        if t.language:
+            return ox.Literal(str(t), language=t.language)
+        if t.datatype:
+            return ox.Literal(str(t), datatype=ox.NamedNode(str(t.datatype)))
+        return ox.Literal(str(t))
+
+    return [ox.Quad(term(s), term(p), term(o), base if g == DATASET_DEFAULT_GRAPH_ID else term(g))
+            for s, p, o, g in ds.quads((None, None, None, None))]
+
+
+def serialize(quads: list[ox.Quad], fmt: Format) -> bytes:
+    """Quads in a dataset format, or their triples (graph names dropped) in a graph format."""
+    if fmt.kind == "dataset":
+        return ox.serialize(quads, format=fmt.oxigraph)
+    return ox.serialize([ox.Triple(q.subject, q.predicate, q.object) for q in quads], format=fmt.oxigraph)
+
+
+# --- the inbox: pending data on disk -------------------------------------------------------------
+
+class Inbox:
+    """`<data_dir>/contributions/`: each contribution's body, exactly as sent, written durably."""
+
+    def __init__(self, data_dir: Path):
+        self.root = Path(data_dir) / "contributions"
+        self.root.mkdir(parents=True, exist_ok=True)
+
+    def path(self, cid: str, fmt: Format) -> Path:
+        if not valid_id(cid):
+            raise ValueError(f"not a contribution id: {cid!r}")
+        return self.root / f"{cid}.{fmt.extension}"
+
+    def save(self, cid: str, fmt: Format, body: bytes) -> Path:
+        """Temp file, fsync, rename, fsync the directory: after this returns the bytes survive a crash."""
+        final = self.path(cid, fmt)
+        tmp = self.root / f".{final.name}.{os.getpid()}.tmp"
+        fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o644)
+        try:
+            view = memoryview(body)
+            while view:
+                view = view[os.write(fd, view):]
+            os.fsync(fd)
+        finally:
+            os.close(fd)
+        os.rename(tmp, final)
+        dir_fd = os.open(self.root, os.O_RDONLY)
+        try:
+            os.fsync(dir_fd)
+        finally:
+            os.close(dir_fd)
+        return final
+
+    def load(self, cid: str, fmt: Format) -> bytes:
+        return self.path(cid, fmt).read_bytes()
+
+    @contextmanager
+    def review_lock(self):
+        """One review at a time, across worker processes."""
+        with open(self.root / "review.lock", "a+") as handle:
+            fcntl.flock(handle, fcntl.LOCK_EX)
+            try:
+                yield
+            finally:
+                fcntl.flock(handle, fcntl.LOCK_UN)
+
+
+def format_for(media_type: str | None) -> Format | None:
+    """The RDF format a Content-Type names (parameters ignored), None if unsupported."""
+    if not media_type:
+        return None
+    return formats.by_media_type(media_type, formats.RDF)
