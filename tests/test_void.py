@@ -1,0 +1,234 @@
+"""VoID and dumps over real HTTP: /.well-known/void follows the 303 recipe, every statistic equals
+a count computed independently (rdflib's SPARQL over the dataset file), the Wikidata linkset,
+licence, endpoint and dump links are there, and every dump parses back to the dataset with the
+size and SHA-256 the VoID and the headers advertise."""
+
+from __future__ import annotations
+
+import base64
+import hashlib
+from pathlib import Path
+
+import pytest
+import rdflib
+import requests
+from rdflib.compare import isomorphic
+
+from conftest import LiveServer
+from server import formats, iris
+
+pytestmark = pytest.mark.filterwarnings("ignore::DeprecationWarning")   # rdflib's own ConjunctiveGraph notices
+
+SAMPLE = Path(__file__).parent / "data" / "linked-data-sample.trig"
+VOID = rdflib.Namespace(iris.PREFIXES["void"])
+DCAT = rdflib.Namespace("http://www.w3.org/ns/dcat#")
+SD = rdflib.Namespace(iris.PREFIXES["sd"])
+ENT = rdflib.Namespace(iris.ENT)
+DATASET = rdflib.URIRef(iris.DATASET)
+DUMPS = {"ttl": "text/turtle", "trig": "application/trig", "nq": "application/n-quads", "jsonld": "application/ld+json"}
+FIGURES = ("triples", "entities", "classes", "properties", "distinctSubjects", "distinctObjects")
+
+
+@pytest.fixture(scope="module")
+def sample_server(tmp_path_factory):
+    live = LiveServer(tmp_path_factory.mktemp("void") / "store", SAMPLE).start()
+    yield live
+    live.stop()
+
+
+def load(path: Path) -> rdflib.Dataset:
+    ds = rdflib.Dataset(default_union=True)
+    ds.parse(str(path), format="trig")
+    return ds
+
+
+def fetch_void(url: str) -> rdflib.Graph:
+    r = requests.get(url + "/void.ttl", timeout=60)
+    assert r.status_code == 200 and r.headers["Content-Type"].startswith("text/turtle")
+    return rdflib.Graph().parse(data=r.content, format="turtle")
+
+
+def number(graph: rdflib.Graph, subject, prop) -> int:
+    values = list(graph.objects(subject, prop))
+    assert len(values) == 1, f"{subject} has {len(values)} values for {prop}"
+    return int(values[0])
+
+
+def one(ds: rdflib.Dataset, query: str) -> int:
+    return int(next(iter(ds.query(query)))[0])
+
+
+def expected_totals(ds: rdflib.Dataset) -> dict[str, int]:
+    """The dataset's figures by rdflib's SPARQL over the RDF merge of all graphs."""
+    merged = "{ SELECT DISTINCT ?s ?p ?o WHERE { GRAPH ?g { ?s ?p ?o } } }"
+    return {
+        "triples": one(ds, f"SELECT (COUNT(*) AS ?n) WHERE {merged}"),
+        "entities": one(ds, f'SELECT (COUNT(DISTINCT ?s) AS ?n) WHERE {{ GRAPH ?g {{ ?s ?p ?o }} '
+                            f'FILTER(isIRI(?s) && STRSTARTS(STR(?s), "{iris.BASE}")) }}'),
+        "classes": one(ds, "SELECT (COUNT(DISTINCT ?c) AS ?n) WHERE { GRAPH ?g { ?s a ?c } }"),
+        "properties": one(ds, f"SELECT (COUNT(DISTINCT ?p) AS ?n) WHERE {merged}"),
+        "distinctSubjects": one(ds, f"SELECT (COUNT(DISTINCT ?s) AS ?n) WHERE {merged}"),
+        "distinctObjects": one(ds, f"SELECT (COUNT(DISTINCT ?o) AS ?n) WHERE {merged}"),
+    }
+
+
+def expected_per_graph(ds: rdflib.Dataset) -> dict[str, dict[str, int]]:
+    result: dict[str, dict[str, int]] = {}
+    for g in ds.graphs():
+        if not len(g) or g.identifier == rdflib.Dataset().default_graph.identifier:
+            continue
+        triples = list(g)
+        subjects = {s for s, _, _ in triples}
+        result[str(g.identifier)] = {
+            "triples": len(triples),
+            "entities": len({s for s in subjects if isinstance(s, rdflib.URIRef) and str(s).startswith(iris.BASE)}),
+            "classes": len({o for _, p, o in triples if p == rdflib.RDF.type}),
+            "properties": len({p for _, p, _ in triples}),
+            "distinctSubjects": len(subjects),
+            "distinctObjects": len({o for _, _, o in triples}),
+        }
+    return result
+
+
+def check_statistics(void: rdflib.Graph, ds: rdflib.Dataset) -> dict[str, int]:
+    totals = expected_totals(ds)
+    for name, value in totals.items():
+        assert number(void, DATASET, VOID[name]) == value, f"void:{name}"
+    per_graph = expected_per_graph(ds)
+    subsets = {str(void.value(s, SD.name)): s for s in void.objects(DATASET, VOID.subset)}
+    assert set(subsets) == set(per_graph), "one void:subset per named graph"
+    for graph, figures in per_graph.items():
+        for name, value in figures.items():
+            assert number(void, subsets[graph], VOID[name]) == value, f"void:{name} of {graph}"
+    # class partitions: distinct instances per class; property partitions: distinct triples per property
+    classes = {row.c: int(row.n) for row in ds.query(
+        "SELECT ?c (COUNT(DISTINCT ?s) AS ?n) WHERE { GRAPH ?g { ?s a ?c } FILTER(isIRI(?c)) } GROUP BY ?c")}
+    found = {void.value(p, VOID["class"]): number(void, p, VOID.entities) for p in void.objects(DATASET, VOID.classPartition)}
+    assert found == classes
+    properties = {row.p: int(row.n) for row in ds.query(
+        "SELECT ?p (COUNT(*) AS ?n) WHERE { SELECT DISTINCT ?s ?p ?o WHERE { GRAPH ?g { ?s ?p ?o } } } GROUP BY ?p")}
+    found = {void.value(p, VOID.property): number(void, p, VOID.triples) for p in void.objects(DATASET, VOID.propertyPartition)}
+    assert found == properties
+    return totals
+
+
+def check_dumps(url: str, void: rdflib.Graph, ds: rdflib.Dataset) -> dict[str, int]:
+    """Every dump: advertised in VoID, size and SHA-256 as advertised, parses back to the dataset."""
+    sizes = {}
+    advertised = {str(d) for d in void.objects(DATASET, VOID.dataDump)}
+    assert advertised == {f"{url}/dumps/entente.{ext}" for ext in DUMPS}
+    for ext, media_type in DUMPS.items():
+        dump_url = rdflib.URIRef(f"{url}/dumps/entente.{ext}")
+        r = requests.get(dump_url, timeout=120)
+        assert r.status_code == 200 and r.headers["Content-Type"].split(";")[0] == media_type
+        digest = hashlib.sha256(r.content).digest()
+        assert int(r.headers["Content-Length"]) == len(r.content) == number(void, dump_url, DCAT.byteSize)
+        assert str(void.value(dump_url, ENT.sha256)) == digest.hex()
+        assert r.headers["Repr-Digest"] == f"sha-256=:{base64.b64encode(digest).decode()}:"
+        assert str(void.value(dump_url, DCAT.mediaType)) == media_type
+        fmt = formats.by_extension(ext)
+        if fmt.name == "turtle":   # the RDF merge: every distinct triple, graphs gone
+            merged = rdflib.Graph()
+            for s, p, o, _ in ds.quads((None, None, None, None)):
+                merged.add((s, p, o))
+            parsed = rdflib.Graph().parse(data=r.content, format="turtle")
+            assert len(parsed) == number(void, DATASET, VOID.triples)
+            assert isomorphic(parsed, merged)
+        else:                      # every named graph kept
+            parsed = rdflib.Dataset()
+            parsed.parse(data=r.content, format=fmt.rdflib)
+            got = {str(g.identifier): g for g in parsed.graphs() if len(g)}
+            want = {str(g.identifier): g for g in ds.graphs() if len(g)}
+            assert set(got) == set(want), ext
+            for name in want:
+                assert isomorphic(got[name], want[name]), f"graph {name} in the .{ext} dump"
+        again = requests.get(dump_url, headers={"If-None-Match": r.headers["ETag"]}, timeout=60)
+        assert again.status_code == 304
+        sizes[ext] = len(r.content)
+    return sizes
+
+
+# --- the sample -------------------------------------------------------------------------------------
+
+def test_well_known_void_follows_the_303_recipe(sample_server):
+    for path in ("/.well-known/void", "/void", "/dataset"):
+        for fmt in formats.RDF:
+            r = requests.get(sample_server.url + path, headers={"Accept": fmt.media_type}, allow_redirects=False,
+                             timeout=30)
+            assert r.status_code == 303 and r.headers["Location"] == f"{sample_server.url}/void.{fmt.extension}"
+            assert "accept" in r.headers["Vary"].lower()
+    r = requests.get(sample_server.url + "/.well-known/void", timeout=30)   # followed, with no Accept
+    assert r.status_code == 200 and r.headers["Content-Type"].startswith("text/turtle")
+    assert requests.get(sample_server.url + "/.well-known/void", headers={"Accept": "image/png"},
+                        timeout=30).status_code == 406
+
+
+def test_void_parses_to_the_same_triples_in_every_format(sample_server):
+    reference = fetch_void(sample_server.url)
+    for fmt in formats.RDF:
+        r = requests.get(f"{sample_server.url}/void.{fmt.extension}", timeout=30)
+        assert r.status_code == 200 and r.headers["Content-Type"].split(";")[0] == fmt.media_type
+        if fmt.kind == "dataset":
+            ds = rdflib.Dataset()
+            ds.parse(data=r.content, format=fmt.rdflib)
+            graph = rdflib.Graph()
+            for s, p, o, _ in ds.quads((None, None, None, None)):
+                graph.add((s, p, o))
+        else:
+            graph = rdflib.Graph().parse(data=r.content, format=fmt.rdflib)
+        assert isomorphic(graph, reference), fmt.name
+    assert requests.get(sample_server.url + "/void.csv", timeout=30).status_code == 404
+
+
+def test_void_statistics_equal_independent_counts(sample_server):
+    totals = check_statistics(fetch_void(sample_server.url), load(SAMPLE))
+    assert totals["triples"] > 100 and totals["classes"] > 5   # the check saw real figures
+
+
+def test_void_describes_linkset_licence_endpoint_and_uri_space(sample_server):
+    void = fetch_void(sample_server.url)
+    url = sample_server.url
+    assert (DATASET, rdflib.RDF.type, VOID.Dataset) in void
+    assert (DATASET, rdflib.DCTERMS.license, rdflib.URIRef("https://creativecommons.org/licenses/by/4.0/")) in void
+    assert (DATASET, VOID.sparqlEndpoint, rdflib.URIRef(url + "/sparql")) in void
+    assert (DATASET, VOID.uriSpace, rdflib.Literal(iris.BASE)) in void
+    assert (DATASET, VOID.exampleResource, rdflib.URIRef(iris.ID + "iran")) in void
+    assert (DATASET, VOID.vocabulary, rdflib.URIRef(iris.ENT)) in void
+    assert void.value(DATASET, rdflib.DCTERMS.title) is not None
+    linksets = list(void.subjects(rdflib.RDF.type, VOID.Linkset))
+    assert len(linksets) == 1
+    linkset = linksets[0]
+    assert void.value(linkset, SD.name) == rdflib.URIRef(iris.GRAPH_LINKSET)
+    assert void.value(linkset, VOID.linkPredicate) == rdflib.OWL.sameAs
+    assert void.value(linkset, VOID.subjectsTarget) == DATASET
+    wikidata = void.value(linkset, VOID.objectsTarget)
+    assert void.value(wikidata, VOID.uriSpace) == rdflib.Literal(iris.WIKIDATA_ENTITY)
+    assert number(void, linkset, VOID.triples) == 2   # the sample's two owl:sameAs links
+
+
+def test_dumps_parse_and_match_their_advertised_size_and_checksum(sample_server):
+    sizes = check_dumps(sample_server.url, fetch_void(sample_server.url), load(SAMPLE))
+    assert set(sizes) == set(DUMPS)
+    assert requests.get(sample_server.url + "/dumps/entente.rdf", timeout=30).status_code == 404
+
+
+def test_void_links_point_at_the_public_url(make_server):
+    live = make_server(dataset=SAMPLE, extra_args=["--public-url", "http://example.org/base"])
+    r = requests.get(live.url + "/.well-known/void", headers={"Accept": "text/turtle"}, allow_redirects=False,
+                     timeout=30)
+    assert r.headers["Location"] == "http://example.org/base/void.ttl"
+    void = fetch_void(live.url)
+    assert (DATASET, VOID.sparqlEndpoint, rdflib.URIRef("http://example.org/base/sparql")) in void
+    assert (DATASET, VOID.dataDump, rdflib.URIRef("http://example.org/base/dumps/entente.trig")) in void
+
+
+# --- the real dataset -------------------------------------------------------------------------------
+
+def test_real_void_and_dumps(server, built_dataset):
+    void = fetch_void(server.url)
+    ds = load(built_dataset)
+    totals = check_statistics(void, ds)
+    sizes = check_dumps(server.url, void, ds)
+    linkset = next(void.subjects(rdflib.RDF.type, VOID.Linkset))
+    print(f"VoID of the real dataset: {totals}, linkset {number(void, linkset, VOID.triples)} links, "
+          f"{len(list(void.objects(DATASET, VOID.subset)))} graphs, dumps {sizes}")
