@@ -1,8 +1,93 @@
-"""Response headers in one after-request hook: Vary, ETag/304, Last-Modified, Cache-Control, CORS."""
+"""Response headers in one after-request hook: CORS, Vary, gzip, ETag/Last-Modified/304, Cache-Control.
+
+- CORS: every answer may be read by any origin (`Access-Control-Allow-Origin: *`); a preflight
+  OPTIONS gets the methods and headers a SPARQL or linked-data client sends (with Authorization, for
+  maintainers' writes from a browser: a bearer token is a header, not a credential in the CORS sense).
+- Vary: Accept and Accept-Encoding on every answer (the body depends on both), Origin never (`*`).
+- gzip: done here, not by flask-compress, because the ETag must name the encoding (a strong ETag
+  differs between a gzipped body and a plain one) and that needs the two steps in one place, in order.
+- ETag: the dataset version + the response's format (+ "gz"); Last-Modified: the last write.
+  If-None-Match / If-Modified-Since → 304 (werkzeug's make_conditional). Only for successful
+  GET/HEAD answers that have no validator of their own and allow caching.
+- Cache-Control: `public, no-cache` by default — caches keep the answer and revalidate it, so a write
+  (which changes the version) is seen at once. A view may set its own Cache-Control.
+"""
+
+from __future__ import annotations
+
+import gzip
+import hashlib
+
+ALLOWED_METHODS = "GET, HEAD, POST, PUT, DELETE, OPTIONS"
+ALLOWED_HEADERS = "Accept, Accept-Encoding, Authorization, Content-Type, If-Modified-Since, If-None-Match"
+EXPOSED_HEADERS = "Content-Length, Content-Location, ETag, Last-Modified, Link, Location, Vary, X-Entente-Format"
+MIN_GZIP_BYTES = 512
+_COMPRESSIBLE = ("text/", "application/sparql-results", "application/json", "application/ld+json",
+                 "application/n-triples", "application/n-quads", "application/trig", "application/rdf+xml",
+                 "application/xml", "application/javascript", "image/svg+xml")
 
 
 def init_app(app) -> None:
     @app.after_request
     def _headers(response):
-        response.headers.setdefault("Access-Control-Allow-Origin", "*")
+        from flask import request
+
+        _cors(request, response)
+        _vary(response, "Accept", "Accept-Encoding")
+        if request.method in ("GET", "HEAD") and response.status_code == 200:
+            _gzip(request, response)
+            _validators(request, response)
         return response
+
+
+def _cors(request, response) -> None:
+    response.headers["Access-Control-Allow-Origin"] = "*"
+    response.headers["Access-Control-Expose-Headers"] = EXPOSED_HEADERS
+    if request.method == "OPTIONS":
+        response.headers["Access-Control-Allow-Methods"] = ALLOWED_METHODS
+        requested = request.headers.get("Access-Control-Request-Headers")
+        response.headers["Access-Control-Allow-Headers"] = ALLOWED_HEADERS + (f", {requested}" if requested else "")
+        response.headers["Access-Control-Max-Age"] = "86400"
+
+
+def _vary(response, *names: str) -> None:
+    present = [v.strip() for v in response.headers.get("Vary", "").split(",") if v.strip()]
+    lowered = {v.lower() for v in present}
+    present += [n for n in names if n.lower() not in lowered]
+    response.headers["Vary"] = ", ".join(present)
+
+
+def _gzip(request, response) -> None:
+    if response.direct_passthrough or response.is_streamed or "Content-Encoding" in response.headers:
+        return
+    if not response.mimetype or not response.mimetype.startswith(_COMPRESSIBLE):
+        return
+    if request.accept_encodings["gzip"] <= 0:
+        return
+    body = response.get_data()
+    if len(body) < MIN_GZIP_BYTES:
+        return
+    response.set_data(gzip.compress(body, compresslevel=6, mtime=0))
+    response.headers["Content-Encoding"] = "gzip"
+
+
+def _validators(request, response) -> None:
+    from .store import get_store
+
+    if "ETag" in response.headers or "no-store" in response.headers.get("Cache-Control", ""):
+        return
+    store = get_store()
+    version = store.version
+    fmt = response.headers.get("X-Entente-Format") or response.mimetype or "data"
+    if request.path == "/health":
+        return
+    tag = f"{version}-{fmt}".replace("/", "_").replace("+", "_")
+    if response.headers.get("Content-Encoding") == "gzip":
+        tag += "-gz"
+    if request.path.startswith("/static/"):
+        tag = hashlib.sha256(response.get_data()).hexdigest()[:20]
+    response.set_etag(tag)
+    if not request.path.startswith("/static/"):
+        response.last_modified = int(store.last_modified)
+    response.headers.setdefault("Cache-Control", "public, no-cache")
+    response.make_conditional(request)

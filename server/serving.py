@@ -1,11 +1,15 @@
 """`entente serve`: load the dataset into the store idempotently, then run gunicorn.
 
-FIRST VERSION (to be refined by the SPARQL-service work): one gunicorn worker.
+The load happens once, in the master, before any worker is forked (it runs in a writer process; the
+master itself never opens RocksDB). Workers are gunicorn *sync* processes (settings.workers, default
+2): SPARQL evaluation is CPU work in pyoxigraph, and processes use both cores where threads would
+queue behind one another. Each worker opens the current read-only snapshot of the store.
 """
 
 from __future__ import annotations
 
 import sys
+from pathlib import Path
 
 from gunicorn.app.base import BaseApplication
 
@@ -19,8 +23,13 @@ class _Gunicorn(BaseApplication):
 
     def load_config(self) -> None:
         self.cfg.set("bind", f"{self.settings.host}:{self.settings.port}")
-        self.cfg.set("workers", 1)
+        self.cfg.set("workers", max(1, self.settings.workers))
+        self.cfg.set("worker_class", "sync")
+        # gunicorn's own timeout only catches a worker that is stuck: queries stop at query_timeout.
+        self.cfg.set("timeout", int(max(self.settings.query_timeout, self.settings.service_timeout) + 30))
+        self.cfg.set("graceful_timeout", 5)
         self.cfg.set("accesslog", "-")
+        self.cfg.set("control_socket_disable", True)   # one shared ~/.gunicorn socket would clash between servers
 
     def load(self):
         from .app import create_app
@@ -28,7 +37,33 @@ class _Gunicorn(BaseApplication):
         return create_app(self.settings)
 
 
+def prepare(settings: Settings) -> None:
+    """Create the store if needed and load the dataset unless the same file is loaded already."""
+    from . import store as store_module
+
+    store_module.set_writer_start_method("spawn")      # the master forks workers: no fork server here
+    try:
+        _prepare(store_module.Store(settings), settings)
+    finally:
+        store_module.set_writer_start_method("forkserver")
+
+
+def _prepare(store, settings: Settings) -> None:
+    if settings.empty:
+        return
+    dataset = Path(settings.dataset)
+    if not dataset.exists():
+        print(f"entente: no dataset at {dataset} (run `entente build`); serving what the store holds.",
+              file=sys.stderr, flush=True)
+        return
+    loaded = store.load_dataset(dataset)
+    print(f"entente: {'loaded' if loaded else 'already loaded'} {dataset}", file=sys.stderr, flush=True)
+
+
 def main(settings: Settings) -> int:
-    print(f"Entente serving on http://{settings.host}:{settings.port}/", file=sys.stderr, flush=True)
+    prepare(settings)
+    print(f"Entente serving on http://{settings.host}:{settings.port}/ "
+          f"(SPARQL: http://{settings.host}:{settings.port}/sparql)", file=sys.stderr, flush=True)
+    print(f"http://{settings.host}:{settings.port}/", flush=True)
     _Gunicorn(settings).run()
     return 0

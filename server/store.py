@@ -1,44 +1,72 @@
-"""The store: the only module that imports pyoxigraph's Store (formats.py names its format enums).
-
-FIRST VERSION — an in-process store so that the other parts can be built against the API below.
-The SPARQL-service work replaces the inside (process isolation for real timeouts, snapshots,
-durability) and keeps this API. Callers never build pyoxigraph objects except terms they get back.
+"""The store: the only module that opens pyoxigraph's Store (formats.py names its format enums).
 
 API (stable):
-    Store(settings)                              open or create the persistent store in settings.data_dir
+    Store(settings)                              open (or create) the persistent store under settings.data_dir
     store.version -> str                         changes on every write (ETag, caches)
     store.last_modified -> float                 POSIX time of the last write
     store.select(q, **ds) -> list[dict[str, Term]]       rows as {var: pyoxigraph term}; raises on >max_results
     store.ask(q, **ds) -> bool
     store.construct(q, **ds) -> list[Triple]             CONSTRUCT / DESCRIBE
-    store.query_serialized(q, fmt: Format, **ds) -> (kind, bytes)   kind in "results", "graph"; for /sparql
-    store.update(u, **ds)                        SPARQL Update, atomic
-    store.quads(graph=None) -> list[Quad]        all quads, or one graph's
+    store.query_serialized(q, fmt, **ds) -> (kind, bytes)   for /sparql: forked, hard timeout, result limit.
+        kind is "results" (SELECT), "boolean" (ASK) or "graph" (CONSTRUCT/DESCRIBE); `fmt` is a Format
+        or a function kind -> Format (called once the kind is known; may raise NotAcceptable).
+    store.update(u, base_iri=None)               SPARQL Update: one transaction, durable on return
+    store.quads(graph=None) -> list[Quad]        all quads, or one graph's ("" = the default graph)
     store.graph_names() -> list[str]
+    store.has_graph(name) -> bool                ("" = the default graph, which always exists)
     store.replace_graph(name, triples) / add_to_graph(name, triples) / drop_graph(name)   atomic
-    store.write(quads_to_add, graphs_to_drop=())  one atomic transaction (contributions use this)
-    store.load_dataset(path)                     idempotent (re)load of the built dataset
+    store.write(quads_to_add, graphs_to_drop=(), graphs_to_create=())  one transaction (contributions use this)
+    store.load_dataset(path)                     idempotent: reloads only when the file's sha256 changed
     store.dump(fmt: Format) -> bytes
+    store.serialize(triples, fmt: Format) -> bytes
     store.count() -> int
   `**ds` is the query dataset: union_default_graph: bool | None, default_graphs: list[str] | None,
   named_graphs: list[str] | None, base_iri: str | None.
-Errors raised: errors.BadRequest (syntax, with the parser's message), errors.ServiceUnavailable
-(timeout), errors.Unprocessable? no — ResultTooLarge (errors.EntenteError subclass, 413-like) for
-answers over max_results.
+
+select/ask/construct run in-process: they are for the server's own bounded queries. Whatever a user
+sends goes through query_serialized/update, which run in a child process that is killed at the
+timeout (pyoxigraph cannot interrupt a running query, and a signal does not reach into it).
+
+Errors raised: errors.BadRequest (syntax, with the parser's message and `where` = line/column; SERVICE
+or LOAD refused), errors.ServiceUnavailable (timeout), ResultTooLarge (413) for answers over
+max_results — an answer is never cut short.
+
+On disk (<data_dir>/oxigraph/):
+    primary/          the read-write RocksDB; opened only by a writer process holding write.lock
+    snapshots/<n>/    immutable checkpoints (hard links) of primary, one per committed write
+    VERSION           JSON {version, snapshot, last_modified}, replaced atomically after each write
+    dataset.json      sha256 and graph names of the last loaded dataset file
+Readers (every worker) open the current snapshot read-only and switch when VERSION changes, so a
+reader sees the state before a write or after it, never a mix. Writers are separate processes (from
+multiprocessing's fork server: a clean process that never opened RocksDB), serialized by an flock.
 """
 
 from __future__ import annotations
 
+import contextlib
+import fcntl
 import hashlib
-import threading
+import json
+import multiprocessing
+import os
+import re
+import secrets
+import select as select_module
+import shutil
+import signal
 import time
 from pathlib import Path
 
 import pyoxigraph as ox
 
-from .errors import BadRequest, EntenteError
+from .errors import BadRequest, EntenteError, NotAcceptable, ServiceUnavailable
 from .formats import Format
 from .settings import Settings
+
+_JSON = ox.QueryResultsFormat.JSON
+_POSITION = re.compile(r"error at (\d+):(\d+)")
+_UNKNOWN_FUNCTION = re.compile(r"custom function <([^>]+)> is not supported")
+_RDF_POSITION = re.compile(r"at line (\d+) (?:column|between columns) (\d+)")
 
 
 class ResultTooLarge(EntenteError):
@@ -48,31 +76,55 @@ class ResultTooLarge(EntenteError):
 class Store:
     def __init__(self, settings: Settings):
         self.settings = settings
-        path = Path(settings.data_dir)
-        path.mkdir(parents=True, exist_ok=True)
-        self._store = ox.Store(str(path))
-        self._lock = threading.Lock()
-        self._bump()
+        self.root = Path(settings.data_dir) / "oxigraph"
+        self._reader: ox.Store | None = None
+        self._reader_key = None
+        self._reader_lock_fd: int | None = None
+        self._meta: dict = {}
+        if not (self.root / "VERSION").exists():
+            self._write("init", None)
 
-    # --- versions -----------------------------------------------------------------------------
-    def _bump(self) -> None:
-        self.last_modified = time.time()
-        self.version = hashlib.sha256(f"{self.last_modified}".encode()).hexdigest()[:16]
+    # --- versions and the read-only snapshot ---------------------------------------------------
+    @property
+    def version(self) -> str:
+        self._snapshot()
+        return self._meta["version"]
 
-    # --- reads --------------------------------------------------------------------------------
-    def _query(self, q: str, union_default_graph=None, default_graphs=None, named_graphs=None, base_iri=None):
-        union = self.settings.union_default_graph if union_default_graph is None else union_default_graph
-        kwargs = {}
-        if default_graphs is not None:
-            kwargs["default_graph"] = [ox.NamedNode(g) for g in default_graphs]
-        elif union:
-            kwargs["use_default_graph_as_union"] = True
-        if named_graphs is not None:
-            kwargs["named_graphs"] = [ox.NamedNode(g) for g in named_graphs]
+    @property
+    def last_modified(self) -> float:
+        self._snapshot()
+        return self._meta["last_modified"]
+
+    def _snapshot(self) -> ox.Store:
+        """The read-only store of the current snapshot, reopened when another process has written."""
+        version_file = self.root / "VERSION"
+        for _attempt in range(20):
+            st = version_file.stat()
+            key = (st.st_ino, st.st_mtime_ns, st.st_size)
+            if key == self._reader_key and self._reader is not None:
+                return self._reader
+            meta = json.loads(version_file.read_text())
+            snap = self.root / "snapshots" / meta["snapshot"]
+            fd = _lock_snapshot(snap)
+            if fd is None:          # collected between reading VERSION and locking it: read VERSION again
+                continue
+            try:
+                reader = ox.Store.read_only(str(snap))
+            except OSError:
+                os.close(fd)
+                continue
+            if self._reader_lock_fd is not None:
+                os.close(self._reader_lock_fd)
+            self._reader, self._reader_key, self._reader_lock_fd, self._meta = reader, key, fd, meta
+            return reader
+        raise ServiceUnavailable("The store is being rewritten; try again in a moment.")
+
+    # --- reads (in-process) ----------------------------------------------------------------------
+    def _query(self, q: str, **ds):
         try:
-            return self._store.query(q, base_iri=base_iri, **kwargs)
+            return self._snapshot().query(q, **_dataset_kwargs(self.settings, **ds))
         except SyntaxError as e:
-            raise BadRequest(f"SPARQL syntax error: {e}") from e
+            raise _syntax_error("SPARQL syntax error", e) from e
 
     def select(self, q: str, **ds) -> list[dict]:
         result = self._query(q, **ds)
@@ -81,7 +133,7 @@ class Store:
         for solution in result:
             rows.append({n: solution[n] for n in names if solution[n] is not None})
             if len(rows) > self.settings.max_results:
-                raise ResultTooLarge(f"The answer has more than {self.settings.max_results} rows.")
+                raise ResultTooLarge(_too_large(self.settings.max_results, "rows"))
         return rows
 
     def ask(self, q: str, **ds) -> bool:
@@ -92,51 +144,545 @@ class Store:
         for t in self._query(q, **ds):
             triples.append(t)
             if len(triples) > self.settings.max_results:
-                raise ResultTooLarge(f"The answer has more than {self.settings.max_results} triples.")
+                raise ResultTooLarge(_too_large(self.settings.max_results, "triples"))
         return triples
 
-    def query_serialized(self, q: str, fmt: Format, **ds) -> tuple[str, bytes]:
-        result = self._query(q, **ds)
-        if isinstance(result, ox.QueryTriples):
-            return "graph", ox.serialize(list(result), format=fmt.oxigraph)
-        return "results", result.serialize(format=fmt.oxigraph)
-
     def quads(self, graph: str | None = None) -> list:
-        g = ox.NamedNode(graph) if graph else None
-        return list(self._store.quads_for_pattern(None, None, None, g))
+        return list(self._snapshot().quads_for_pattern(None, None, None, _graph_term(graph)))
 
     def graph_names(self) -> list[str]:
-        return sorted(g.value for g in self._store.named_graphs() if isinstance(g, ox.NamedNode))
+        return sorted(g.value for g in self._snapshot().named_graphs() if isinstance(g, ox.NamedNode))
+
+    def has_graph(self, name: str | None) -> bool:
+        if not name:
+            return True
+        return self._snapshot().contains_named_graph(ox.NamedNode(name))
 
     def count(self) -> int:
-        return len(self._store)
+        return len(self._snapshot())
 
     def dump(self, fmt: Format) -> bytes:
-        return self._store.dump(format=fmt.oxigraph)
+        from . import iris
 
-    # --- writes -------------------------------------------------------------------------------
-    def update(self, u: str, base_iri=None, **_ds) -> None:
-        with self._lock:
+        if fmt.kind == "dataset":
+            return self._snapshot().dump(format=fmt.oxigraph, prefixes=_prefixes(fmt, iris.PREFIXES))
+        return ox.serialize((q.triple for q in self._snapshot()), format=fmt.oxigraph,
+                            prefixes=_prefixes(fmt, iris.PREFIXES))
+
+    @staticmethod
+    def serialize(triples, fmt: Format, prefixes: dict | None = None) -> bytes:
+        triples = list(triples)
+        return ox.serialize(triples, format=fmt.oxigraph, prefixes=_prefixes(fmt, prefixes, triples))
+
+    # --- user queries (forked, hard timeout) ---------------------------------------------------
+    def query_serialized(self, q: str, fmt, **ds) -> tuple[str, bytes]:
+        """Run a user's query in a child process; (kind, serialized answer). See the module docstring."""
+        services = check_federation(q, self.settings.service_allowlist)
+        timeout = self.settings.query_timeout
+        if services:
+            timeout = min(timeout, self.settings.service_timeout)
+        reader = self._snapshot()
+        kwargs = _dataset_kwargs(self.settings, **ds)
+        limit = self.settings.max_results
+        choose = fmt if callable(fmt) else (lambda kind: fmt)
+
+        def run() -> bytes:
+            kind, data = _serialize_result(_evaluate(reader, q, kwargs), choose, limit)
+            return kind.encode() + b"\n" + data
+
+        out = _run_forked(run, timeout, "query")
+        kind, _, data = out.partition(b"\n")
+        return kind.decode(), data
+
+    # --- writes (separate process, one transaction each) ---------------------------------------
+    def update(self, u: str, base_iri: str | None = None, **_ds) -> None:
+        check_update(u, self.settings.service_allowlist)
+        self._write("update", {"update": u, "base_iri": base_iri})
+
+    def write(self, quads_to_add, graphs_to_drop=(), graphs_to_create=()) -> None:
+        """Drop graphs, create (empty) graphs and add quads, in one transaction; durable on return."""
+        self._write("update", {"update": write_request(quads_to_add, graphs_to_drop, graphs_to_create),
+                               "base_iri": None})
+
+    def replace_graph(self, name: str, triples) -> None:
+        self.write(_in_graph(name, triples), [name], [name] if name else [])
+
+    def add_to_graph(self, name: str, triples) -> None:
+        self.write(_in_graph(name, triples), (), [name] if name else [])
+
+    def drop_graph(self, name: str) -> None:
+        self.write((), [name])
+
+    def load_dataset(self, path: Path) -> bool:
+        """Load the built dataset unless the same file (sha256) is loaded already; True if it loaded."""
+        path = Path(path).resolve()
+        record_file = self.root / "dataset.json"
+        if record_file.exists():
+            record = json.loads(record_file.read_text())
+            if record.get("complete") and record.get("sha256") == _sha256(path):
+                return False
+        return self._write("load", {"path": str(path)}, timeout=600)
+
+    def _write(self, op: str, payload, timeout: float | None = None):
+        result = _run_writer(str(self.root), op, payload, timeout or max(self.settings.query_timeout, 30))
+        self._reader_key = None          # see our own write at once
+        return result
+
+
+def parse_rdf(data: bytes, fmt: Format, base_iri: str | None = None) -> list:
+    """The triples of an RDF document (for the Graph Store Protocol); BadRequest with line/column."""
+    try:
+        return [q.triple for q in ox.parse(data, format=fmt.oxigraph, base_iri=base_iri)]
+    except SyntaxError as e:
+        m = _RDF_POSITION.search(str(e))
+        where = {"line": int(m.group(1)), "column": int(m.group(2))} if m else None
+        raise BadRequest(f"The {fmt.name} body cannot be parsed: {e}", where=where) from e
+
+
+# --- helpers for queries ---------------------------------------------------------------------------
+
+def _dataset_kwargs(settings: Settings, union_default_graph=None, default_graphs=None, named_graphs=None,
+                    base_iri=None) -> dict:
+    """pyoxigraph's query options for a protocol dataset (architecture.md, 'The default graph')."""
+    union = settings.union_default_graph if union_default_graph is None else union_default_graph
+    kwargs: dict = {"base_iri": base_iri}
+    if default_graphs:
+        kwargs["default_graph"] = [_graph_term(g) for g in default_graphs]
+    elif named_graphs:
+        kwargs["default_graph"] = []
+    elif union:
+        kwargs["use_default_graph_as_union"] = True
+    if named_graphs:
+        kwargs["named_graphs"] = [ox.NamedNode(g) for g in named_graphs]
+    elif default_graphs:
+        kwargs["named_graphs"] = []
+    return kwargs
+
+
+def _graph_term(graph: str | None):
+    if graph is None:
+        return None
+    return ox.DefaultGraph() if graph == "" else ox.NamedNode(graph)
+
+
+def _prefixes(fmt: Format, prefixes: dict | None, terms=None) -> dict | None:
+    """The prefixes worth declaring: for Turtle-like formats, those whose namespace the data uses."""
+    if not prefixes or fmt.name not in ("turtle", "trig", "rdfxml"):
+        return None
+    if terms is None:
+        return prefixes
+    used = set()
+    for t in terms:
+        for term in (t.subject, t.predicate, t.object):
+            if isinstance(term, ox.NamedNode):
+                used.add(term.value)
+    return {p: ns for p, ns in prefixes.items() if any(iri.startswith(ns) for iri in used)}
+
+
+def _too_large(limit: int, what: str) -> str:
+    return (f"The answer has more than {limit} {what}, the server's result limit (ENTENTE_MAX_RESULTS). "
+            f"Nothing was cut: ask for fewer with LIMIT and page with OFFSET (with ORDER BY for a stable order).")
+
+
+def _syntax_error(prefix: str, e: SyntaxError) -> BadRequest:
+    message = str(e)
+    where = None
+    m = _POSITION.search(message)
+    if m:
+        where = {"line": int(m.group(1)), "column": int(m.group(2))}
+    return BadRequest(f"{prefix}: {message}", where=where)
+
+
+def _evaluate(reader, q: str, kwargs: dict):
+    """reader.query(q); a call of an unknown function is an expression error (SPARQL 1.1 §17.3), not a
+    failed query: pyoxigraph refuses such queries, so each unknown function is declared as one that
+    returns no value, and the query run again."""
+    unknown: dict = {}
+    while True:
+        try:
+            return reader.query(q, custom_functions=unknown or None, **kwargs)
+        except SyntaxError as e:
+            raise _syntax_error("SPARQL syntax error", e) from e
+        except RuntimeError as e:
+            m = _UNKNOWN_FUNCTION.search(str(e))
+            if not m or len(unknown) > 20:
+                raise BadRequest(f"The query cannot be evaluated: {e}") from e
+            unknown[ox.NamedNode(m.group(1))] = lambda *args: None
+
+
+def _serialize_result(result, choose, limit: int) -> tuple[str, bytes]:
+    """(kind, bytes) of a query result in the chosen format, refusing answers over `limit`."""
+    if isinstance(result, ox.QueryBoolean):
+        return "boolean", result.serialize(format=choose("boolean").oxigraph)
+    if isinstance(result, ox.QuerySolutions):
+        fmt = choose("results")
+        # Serialize once (one evaluation), count the rows by re-reading the JSON, then convert.
+        data = result.serialize(format=_JSON)
+        rows = sum(1 for _ in ox.parse_query_results(data, format=_JSON))
+        if rows > limit:
+            raise ResultTooLarge(_too_large(limit, "rows") + f" (this query gives {rows}.)")
+        if fmt.oxigraph != _JSON:
+            data = ox.parse_query_results(data, format=_JSON).serialize(format=fmt.oxigraph)
+        return "results", data
+    fmt = choose("graph")
+    triples = []
+    for t in result:
+        triples.append(t)
+        if len(triples) > limit:
+            raise ResultTooLarge(_too_large(limit, "triples"))
+    from . import iris
+
+    return "graph", ox.serialize(triples, format=fmt.oxigraph, prefixes=_prefixes(fmt, iris.PREFIXES, triples))
+
+
+def _run_forked(fn, timeout: float, what: str) -> bytes:
+    """fn() in a forked child (which shares the open read-only store); killed at `timeout` → 503."""
+    r, w = os.pipe()
+    pid = os.fork()
+    if pid == 0:                                     # child: never returns into the server's code
+        code = 0
+        try:
+            os.close(r)
             try:
-                self._store.update(u, base_iri=base_iri)
-            except SyntaxError as e:
-                raise BadRequest(f"SPARQL Update syntax error: {e}") from e
-            self._bump()
+                payload = b"0" + fn()
+            except EntenteError as e:
+                payload = b"1" + json.dumps(_error_to_json(e)).encode()
+            except BaseException as e:               # noqa: BLE001 — reported to the parent as a 500
+                payload = b"2" + f"{type(e).__name__}: {e}".encode("utf-8", "replace")
+            view = memoryview(payload)
+            while view:
+                view = view[os.write(w, view):]
+        except BaseException:                         # noqa: BLE001
+            code = 1
+        finally:
+            os._exit(code)
+    os.close(w)
+    chunks = []
+    deadline = time.monotonic() + timeout
+    try:
+        while True:
+            left = deadline - time.monotonic()
+            if left <= 0:
+                os.kill(pid, signal.SIGKILL)
+                raise ServiceUnavailable(
+                    f"The {what} ran longer than {timeout:g} s, the server's time limit (ENTENTE_QUERY_TIMEOUT), "
+                    f"and was stopped. Make it more selective or add a LIMIT.")
+            ready, _, _ = select_module.select([r], [], [], left)
+            if ready:
+                chunk = os.read(r, 1 << 20)
+                if not chunk:
+                    break
+                chunks.append(chunk)
+    finally:
+        os.close(r)
+        os.waitpid(pid, 0)
+    out = b"".join(chunks)
+    if not out:
+        raise EntenteError(f"The {what} process ended without an answer.")
+    if out[:1] == b"0":
+        return out[1:]
+    if out[:1] == b"1":
+        raise _error_from_json(json.loads(out[1:]))
+    raise EntenteError(f"The {what} failed inside the store: {out[1:].decode('utf-8', 'replace')}")
 
-    def write(self, quads_to_add, graphs_to_drop=()) -> None:
-        with self._lock:
-            for g in graphs_to_drop:
-                node = ox.NamedNode(g)
-                if self._store.contains_named_graph(node):
-                    self._store.remove_graph(node)
-            self._store.extend(list(quads_to_add))
-            self._bump()
 
-    def load_dataset(self, path: Path) -> None:
-        with self._lock:
-            self._store.clear()
-            self._store.bulk_load(path=str(path), format=ox.RdfFormat.TRIG)
-            self._bump()
+def _error_to_json(e: EntenteError) -> dict:
+    return {"module": type(e).__module__, "cls": type(e).__name__, "message": e.message, "where": e.where,
+            "headers": e.headers}
+
+
+def _error_from_json(d: dict) -> EntenteError:
+    from . import errors
+
+    cls = {"ResultTooLarge": ResultTooLarge}.get(d["cls"]) or getattr(errors, d["cls"], EntenteError)
+    if cls is errors.MethodNotAllowed or not issubclass(cls, EntenteError):
+        cls = EntenteError
+    return cls(d["message"], where=d["where"], headers=d["headers"])
+
+
+# --- federation and LOAD: the server never fetches an arbitrary URL ---------------------------------
+
+def check_federation(q: str, allowlist) -> list[str]:
+    """The SERVICE IRIs of a query, all on the allowlist; raises BadRequest for any other target.
+
+    pyoxigraph would call any SERVICE IRI itself, so every SERVICE clause is found with rdflib's
+    SPARQL parser (only when the word occurs at all, to keep rdflib out of the common path).
+    FROM / FROM NAMED never fetch anything in pyoxigraph: they only pick graphs of the store.
+    """
+    if "service" not in q.lower():
+        return []
+    from rdflib.plugins.sparql.algebra import translateQuery, traverse
+    from rdflib.plugins.sparql.parser import parseQuery
+
+    try:
+        algebra = translateQuery(parseQuery(q)).algebra
+    except Exception as e:  # noqa: BLE001 — a query we cannot check is refused, not run
+        raise BadRequest(f"The query mentions SERVICE but could not be checked against the SERVICE allowlist: {e}")
+    return _services(algebra, traverse, allowlist)
+
+
+def check_update(u: str, allowlist) -> None:
+    """Refuse LOAD (it would fetch a URL) and SERVICE targets off the allowlist in an update."""
+    lowered = u.lower()
+    if "load" not in lowered and "service" not in lowered:
+        return
+    from rdflib.plugins.sparql.algebra import translateUpdate, traverse
+    from rdflib.plugins.sparql.parser import parseUpdate
+
+    try:
+        update = translateUpdate(parseUpdate(u))
+    except Exception:  # noqa: BLE001 — pyoxigraph gives the syntax error with its position
+        return
+    for op in update.algebra:
+        if getattr(op, "name", None) == "Load":
+            raise BadRequest(f"LOAD <{op.iri}> is refused: this server never fetches data from URLs. "
+                             "Send the data with INSERT DATA or the Graph Store Protocol (/store).")
+    _services(update.algebra, traverse, allowlist)
+
+
+def _services(algebra, traverse, allowlist) -> list[str]:
+    found = []
+
+    def visit(node):
+        if getattr(node, "name", None) == "ServiceGraphPattern":
+            found.append(node.term)
+
+    traverse(algebra, visitPost=visit)
+    allowed = set(allowlist)
+    for term in found:
+        if type(term).__name__ == "Variable":
+            raise BadRequest(f"SERVICE ?{term} is refused: the endpoint must be a constant IRI on the allowlist "
+                             f"({', '.join(sorted(allowed)) or 'empty'}).")
+        if str(term) not in allowed:
+            raise BadRequest(f"SERVICE <{term}> is refused: this server calls only the SPARQL endpoints on its "
+                             f"allowlist ({', '.join(sorted(allowed)) or 'empty'}; ENTENTE_SERVICE_ALLOWLIST).")
+    return [str(t) for t in found]
+
+
+# --- writes: building the one SPARQL Update of a write ---------------------------------------------
+
+def write_request(quads_to_add, graphs_to_drop=(), graphs_to_create=()) -> str:
+    """One SPARQL Update that drops, creates and inserts: pyoxigraph runs it as one transaction."""
+    ops = []
+    for g in graphs_to_drop:
+        ops.append("DROP SILENT DEFAULT" if not g else f"DROP SILENT GRAPH <{ox.NamedNode(g).value}>")
+    for g in graphs_to_create:
+        if g:
+            ops.append(f"CREATE SILENT GRAPH <{ox.NamedNode(g).value}>")
+    by_graph: dict[str, list[str]] = {}
+    for q in quads_to_add:
+        g = q.graph_name
+        key = "" if isinstance(g, ox.DefaultGraph) else str(g)
+        by_graph.setdefault(key, []).append(f"{q.subject} {q.predicate} {q.object} .")
+    if by_graph:
+        blocks = []
+        for key, lines in by_graph.items():
+            body = "\n".join(lines)
+            blocks.append(body if key == "" else f"GRAPH {key} {{\n{body}\n}}")
+        ops.append("INSERT DATA {\n" + "\n".join(blocks) + "\n}")
+    return " ;\n".join(ops)
+
+
+def _in_graph(name: str, triples):
+    graph = ox.DefaultGraph() if not name else ox.NamedNode(name)
+    return [ox.Quad(t.subject, t.predicate, t.object, graph) for t in triples]
+
+
+# --- the writer process ---------------------------------------------------------------------------
+
+_START_METHOD = "forkserver"
+
+
+def set_writer_start_method(method: str) -> None:
+    """"forkserver" (default) or "spawn". A process that will fork workers (gunicorn's master) uses
+    "spawn", because multiprocessing's fork server cannot be shared with forked children."""
+    global _START_METHOD
+    _START_METHOD = method
+
+
+def _context():
+    """Writers start from a clean process that never opened RocksDB (a fork server, or a new interpreter)."""
+    ctx = multiprocessing.get_context(_START_METHOD)
+    if _START_METHOD == "forkserver":
+        ctx.set_forkserver_preload(["server.store"])
+    return ctx
+
+
+def _run_writer(root: str, op: str, payload, timeout: float):
+    ctx = _context()
+    receive, send = ctx.Pipe(duplex=False)
+    process = ctx.Process(target=_writer_main, args=(root, op, payload, send), daemon=True)
+    process.start()
+    send.close()
+    try:
+        if not receive.poll(timeout):
+            process.kill()
+            process.join()
+            raise ServiceUnavailable(
+                f"The update ran longer than {timeout:g} s, the server's time limit (ENTENTE_QUERY_TIMEOUT), and "
+                f"was stopped; nothing was written.")
+        try:
+            status, value = receive.recv()
+        except EOFError:
+            raise EntenteError("The writer process ended without an answer; nothing was written.") from None
+    finally:
+        receive.close()
+        process.join()
+    if status == "ok":
+        return value
+    if status == "entente":
+        raise _error_from_json(value)
+    raise EntenteError(f"The write failed inside the store: {value}")
+
+
+def _writer_main(root: str, op: str, payload, conn) -> None:
+    """In the writer child: take the write lock, apply `op` to primary, snapshot it, publish VERSION."""
+    try:
+        result = _apply(Path(root), op, payload)
+        conn.send(("ok", result))
+    except EntenteError as e:
+        conn.send(("entente", _error_to_json(e)))
+    except SyntaxError as e:
+        conn.send(("entente", _error_to_json(_syntax_error("SPARQL Update syntax error", e))))
+    except BaseException as e:  # noqa: BLE001
+        conn.send(("error", f"{type(e).__name__}: {e}"))
+    finally:
+        conn.close()
+
+
+def _apply(root: Path, op: str, payload):
+    root.mkdir(parents=True, exist_ok=True)
+    (root / "snapshots").mkdir(exist_ok=True)
+    with _flock(root / "write.lock"):
+        if op == "init" and (root / "VERSION").exists():
+            return None
+        store = ox.Store(str(root / "primary"))
+        loaded = None
+        if op == "update":
+            try:
+                store.update(payload["update"], base_iri=payload["base_iri"])
+            except RuntimeError as e:
+                raise BadRequest(f"The update cannot be evaluated: {e}") from e
+        elif op == "load":
+            loaded = _load(store, root, Path(payload["path"]))
+            if not loaded and (root / "VERSION").exists():
+                return False
+        store.flush()
+        _publish(store, root)
+        del store
+        if op == "load":
+            return loaded
+    _collect(root)
+    return None
+
+
+def _load(store, root: Path, path: Path) -> bool:
+    """Replace the previously loaded dataset's graphs with the file's; other graphs stay as they are."""
+    digest = _sha256(path)
+    record_file = root / "dataset.json"
+    record = json.loads(record_file.read_text()) if record_file.exists() else {}
+    if record.get("sha256") == digest and record.get("complete"):
+        return False
+    graphs = sorted({q.graph_name.value for q in ox.parse(path=str(path), format=_rdf_format(path))
+                     if isinstance(q.graph_name, ox.NamedNode)})
+    # Mark the load as started: if it is cut off, the next start redoes it from scratch.
+    _atomic_write(record_file, json.dumps({"sha256": digest, "graphs": sorted(set(graphs) |
+                                          set(record.get("graphs", []))), "complete": False}))
+    for g in set(record.get("graphs", [])) | set(graphs):
+        store.remove_graph(ox.NamedNode(g))
+    store.bulk_load(path=str(path), format=_rdf_format(path))
+    store.flush()
+    _atomic_write(record_file, json.dumps({"sha256": digest, "graphs": graphs, "complete": True,
+                                           "file": str(path), "loaded": time.time()}))
+    return True
+
+
+def _sha256(path: Path) -> str:
+    return hashlib.sha256(Path(path).read_bytes()).hexdigest()
+
+
+def _rdf_format(path: Path):
+    return ox.RdfFormat.N_QUADS if path.suffix == ".nq" else ox.RdfFormat.TRIG
+
+
+def _publish(store, root: Path) -> None:
+    version_file = root / "VERSION"
+    seq = 0
+    if version_file.exists():
+        seq = int(json.loads(version_file.read_text())["snapshot"].split("-")[0])
+    name = f"{seq + 1:08d}-{secrets.token_hex(4)}"
+    store.backup(str(root / "snapshots" / name))
+    (root / "snapshots" / name / "entente.lock").touch()
+    _fsync_dir(root / "snapshots" / name)
+    _fsync_dir(root / "snapshots")
+    _atomic_write(version_file, json.dumps({"version": name, "snapshot": name, "last_modified": time.time()}))
+
+
+def _collect(root: Path) -> None:
+    """Remove snapshots that are not current and that no reader holds (readers keep a shared flock)."""
+    current = json.loads((root / "VERSION").read_text())["snapshot"]
+    for snap in (root / "snapshots").iterdir():
+        if snap.name == current:
+            continue
+        lock = snap / "entente.lock"
+        try:
+            fd = os.open(lock, os.O_RDWR)
+        except FileNotFoundError:
+            shutil.rmtree(snap, ignore_errors=True)
+            continue
+        try:
+            fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            os.close(fd)
+            continue
+        os.unlink(lock)
+        os.close(fd)
+        shutil.rmtree(snap, ignore_errors=True)
+
+
+def _lock_snapshot(snap: Path) -> int | None:
+    """A shared flock on a snapshot (None if it was collected meanwhile); held while it is open."""
+    lock = snap / "entente.lock"
+    try:
+        fd = os.open(lock, os.O_RDONLY)
+    except FileNotFoundError:
+        return None
+    fcntl.flock(fd, fcntl.LOCK_SH)
+    try:
+        if os.stat(lock).st_ino == os.fstat(fd).st_ino:
+            return fd
+    except FileNotFoundError:
+        pass
+    os.close(fd)
+    return None
+
+
+@contextlib.contextmanager
+def _flock(path: Path):
+    fd = os.open(path, os.O_RDWR | os.O_CREAT, 0o644)
+    try:
+        fcntl.flock(fd, fcntl.LOCK_EX)
+        yield
+    finally:
+        os.close(fd)
+
+
+def _atomic_write(path: Path, text: str) -> None:
+    tmp = path.with_name(path.name + ".tmp")
+    with open(tmp, "w") as f:
+        f.write(text)
+        f.flush()
+        os.fsync(f.fileno())
+    os.replace(tmp, path)
+    _fsync_dir(path.parent)
+
+
+def _fsync_dir(path: Path) -> None:
+    fd = os.open(path, os.O_RDONLY)
+    try:
+        os.fsync(fd)
+    finally:
+        os.close(fd)
 
 
 def init_app(app, settings: Settings) -> None:
@@ -146,7 +692,7 @@ def init_app(app, settings: Settings) -> None:
     app.extensions["entente.store"] = store
 
 
-def get_store():
+def get_store() -> Store:
     from flask import current_app
 
     return current_app.extensions["entente.store"]

@@ -1,0 +1,91 @@
+"""using-graph-uri / using-named-graph-uri for SPARQL Update (SPARQL 1.1 Protocol §2.2.3).
+
+pyoxigraph's update() takes no dataset, so the protocol's dataset is written into the update as
+`USING <g>` / `USING NAMED <g>` clauses before each top-level WHERE (the place the Update grammar
+gives them). A small lexer finds the top-level keywords: it skips strings, IRIs and comments and
+counts braces, so nothing inside a group pattern or a literal is touched. The protocol forbids the
+parameters when the update has its own USING or WITH: that is a 400.
+"""
+
+from __future__ import annotations
+
+import re
+
+from .errors import BadRequest
+
+_IRI = re.compile(r'<[^<>"{}|^`\\\x00-\x20]*>')
+_WORD = re.compile(r"[A-Za-z_][A-Za-z0-9_\-]*")
+
+
+def top_level_keywords(text: str) -> list[tuple[str, int]]:
+    """(upper-cased word, offset) of every keyword outside braces, strings, IRIs and comments."""
+    words, depth, i, n = [], 0, 0, len(text)
+    while i < n:
+        c = text[i]
+        if c == "#":
+            end = text.find("\n", i)
+            i = n if end < 0 else end + 1
+        elif c in "\"'":
+            i = _skip_string(text, i)
+        elif c == "<":
+            m = _IRI.match(text, i)
+            i = m.end() if m else i + 1
+        elif c == "{":
+            depth, i = depth + 1, i + 1
+        elif c == "}":
+            depth, i = depth - 1, i + 1
+        elif c.isalpha() or c == "_":
+            m = _WORD.match(text, i)
+            end = m.end()
+            if depth == 0 and (end >= n or text[end] != ":") and (i == 0 or text[i - 1] not in ":?$"):
+                words.append((m.group().upper(), i))
+            i = end
+            while i < n and text[i] == ":":           # a prefixed name: skip its local part
+                m = re.compile(r"[^\s{}();,]*").match(text, i + 1)
+                i = m.end()
+        else:
+            i += 1
+    return words
+
+
+def _skip_string(text: str, i: int) -> int:
+    quote = text[i]
+    if text.startswith(quote * 3, i):
+        end = i + 3
+        while True:
+            end = text.find(quote * 3, end)
+            if end < 0:
+                return len(text)
+            if text[end - 1] != "\\" or text[end - 2] == "\\":
+                return end + 3
+            end += 1
+    j = i + 1
+    while j < len(text):
+        if text[j] == "\\":
+            j += 2
+            continue
+        if text[j] == quote or text[j] == "\n":
+            return j + 1
+        j += 1
+    return j
+
+
+def apply_using(update: str, using: list[str], using_named: list[str]) -> str:
+    """The update with the protocol's dataset as USING clauses; BadRequest on USING/WITH conflicts."""
+    words = top_level_keywords(update)
+    for word, offset in words:
+        if word in ("USING", "WITH"):
+            raise BadRequest(f"The update has its own {word} clause, so using-graph-uri and "
+                             f"using-named-graph-uri must not be given (SPARQL 1.1 Protocol §2.2.3).",
+                             where="using-graph-uri" if using else "using-named-graph-uri")
+    clause = " ".join([f"USING <{g}>" for g in using] + [f"USING NAMED <{g}>" for g in using_named]) + " "
+    out, last = [], 0
+    previous = None
+    for word, offset in words:
+        if word == "WHERE" and previous != "DELETE":
+            out.append(update[last:offset])
+            out.append(clause)
+            last = offset
+        previous = word
+    out.append(update[last:])
+    return "".join(out)
