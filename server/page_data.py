@@ -1,0 +1,426 @@
+"""The data behind the HTML pages, read through the store API: the article with its evidence spans,
+the home page's counts, the ontology's terms, the relations drawn in graph pictures, the example queries.
+
+Every SPARQL string the pages need lives here, so templates and the blueprint only see plain
+dataclasses. Queries run over the union of the named graphs (whatever the server's default is).
+Rows come back as pyoxigraph terms; this module turns them into strings at once.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from . import iris
+from .settings import PROJECT_ROOT
+
+RDF_TYPE = "http://www.w3.org/1999/02/22-rdf-syntax-ns#type"
+RDFS = "http://www.w3.org/2000/01/rdf-schema#"
+OWL = "http://www.w3.org/2002/07/owl#"
+SKOS = "http://www.w3.org/2004/02/skos/core#"
+NIF = iris.PREFIXES["nif"]
+
+PROLOGUE = "".join(f"PREFIX {p}: <{ns}>\n" for p, ns in iris.PREFIXES.items())
+UNION = {"union_default_graph": True}
+
+MODALITY_ORDER = ["ArticleVoice", "DirectQuote", "IndirectSpeech", "ReportedClaim", "Hedged"]
+MODALITY_LABELS = {   # as agreed in interfaces.md; the page also shows who asserts
+    "ArticleVoice": "the article says",
+    "DirectQuote": "quoted",
+    "IndirectSpeech": "said (paraphrased)",
+    "ReportedClaim": "reported by",
+    "Hedged": "hedged (reportedly / speculation)",
+}
+
+
+def local_name(iri: str) -> str:
+    return re.split(r"[#/]", iri.rstrip("/#"))[-1]
+
+
+def modality_key(iri: str | None) -> str:
+    """'ReportedClaim' for ent:ReportedClaim; '' for anything unknown."""
+    name = local_name(iri) if iri else ""
+    return name if name in MODALITY_LABELS else ""
+
+
+def _is_iri(term) -> bool:
+    return type(term).__name__ == "NamedNode"
+
+
+def _val(term) -> str | None:
+    return None if term is None else term.value
+
+
+def _int(term) -> int | None:
+    try:
+        return int(term.value)
+    except (AttributeError, TypeError, ValueError):
+        return None
+
+
+def _safe_iri(value: str) -> bool:
+    """An absolute IRI that can be written between <…> in a query."""
+    return bool(re.match(r"[A-Za-z][A-Za-z0-9+.\-]*:", value or "")) and not re.search(r'[\s<>"{}|^`\\]', value)
+
+
+# --- labels -------------------------------------------------------------------------------------------
+
+def labels(store, iri_list) -> dict[str, str]:
+    """rdfs:label of each IRI (@en preferred, then untagged, then any language)."""
+    wanted = sorted({i for i in iri_list if i and _safe_iri(i)})
+    found: dict[str, tuple[int, str]] = {}
+    for start in range(0, len(wanted), 200):
+        values = " ".join(f"<{i}>" for i in wanted[start:start + 200])
+        rows = store.select(f"{PROLOGUE}SELECT ?x ?l WHERE {{ VALUES ?x {{ {values} }} ?x rdfs:label ?l }}", **UNION)
+        for row in rows:
+            lang = getattr(row["l"], "language", None) or ""
+            rank = 0 if lang.startswith("en") else 1 if not lang else 2
+            x = row["x"].value
+            if x not in found or (rank, row["l"].value) < found[x]:
+                found[x] = (rank, row["l"].value)
+    return {k: v[1] for k, v in found.items()}
+
+
+# --- the article --------------------------------------------------------------------------------------
+
+@dataclass
+class Fact:
+    subject: str
+    predicate: str
+    object: str
+    object_is_iri: bool
+
+
+@dataclass
+class ClaimInfo:
+    iri: str
+    modality: str | None
+    asserter: str | None
+    facts: list[Fact] = field(default_factory=list)
+
+
+@dataclass
+class Span:
+    iri: str
+    begin: int
+    end: int
+    anchor: str
+    sentence: str | None
+    claims: list[ClaimInfo] = field(default_factory=list)
+
+    @property
+    def key(self) -> str:
+        return f"{self.begin}-{self.end}"
+
+
+@dataclass
+class Sentence:
+    iri: str
+    number: int | None
+    begin: int
+    end: int
+    no_facts_reason: str | None
+
+
+@dataclass
+class ArticleData:
+    iri: str
+    text: str
+    title: str | None
+    metadata: list[tuple[str, str, bool]]   # (predicate, value, value is an IRI)
+    sentences: list[Sentence]
+    spans: list[Span]
+    labels: dict[str, str]
+
+
+def article(store, article_iri: str = iris.ARTICLE) -> ArticleData | None:
+    rows = store.select(f"""{PROLOGUE}SELECT ?p ?o WHERE {{ <{article_iri}> ?p ?o }}""", **UNION)
+    if not rows:
+        return None
+    text, title, metadata = "", None, []
+    for row in rows:
+        p, o = row["p"].value, row["o"]
+        if p == NIF + "isString":
+            text = o.value
+            continue
+        if p == "http://purl.org/dc/terms/title" and title is None:
+            title = o.value
+        metadata.append((p, o.value, _is_iri(o)))
+    metadata = sorted(set(metadata))
+
+    sentences = []
+    for row in store.select(f"""{PROLOGUE}SELECT ?s ?b ?e ?reason WHERE {{
+        ?s a nif:Sentence ; nif:referenceContext <{article_iri}> ; nif:beginIndex ?b ; nif:endIndex ?e .
+        OPTIONAL {{ ?s ent:noFactsReason ?reason }} }}""", **UNION):
+        iri = row["s"].value
+        number = local_name(iri)
+        sentences.append(Sentence(iri, int(number) if number.isdigit() else None, _int(row["b"]), _int(row["e"]),
+                                  _val(row.get("reason"))))
+    sentences.sort(key=lambda s: (s.begin, s.end))
+
+    spans: dict[str, Span] = {}
+    claims: dict[str, ClaimInfo] = {}
+    for row in store.select(f"""{PROLOGUE}SELECT ?span ?b ?e ?anchor ?sentence ?claim ?modality ?who WHERE {{
+        ?claim ent:evidence ?span .
+        ?span nif:referenceContext <{article_iri}> ; nif:beginIndex ?b ; nif:endIndex ?e .
+        OPTIONAL {{ ?span nif:anchorOf ?anchor }}
+        OPTIONAL {{ ?span ent:inSentence ?sentence }}
+        OPTIONAL {{ ?claim ent:modality ?modality }}
+        OPTIONAL {{ ?claim ent:assertedBy ?who }} }}""", **UNION):
+        b, e = _int(row["b"]), _int(row["e"])
+        if b is None or e is None or not (0 <= b < e <= len(text)):
+            continue
+        key = row["span"].value
+        span = spans.setdefault(key, Span(key, b, e, _val(row.get("anchor")) or text[b:e], _val(row.get("sentence"))))
+        claim_iri = row["claim"].value
+        claim = claims.setdefault(claim_iri, ClaimInfo(claim_iri, _val(row.get("modality")), _val(row.get("who"))))
+        if claim not in span.claims:
+            span.claims.append(claim)
+
+    for row in store.select(f"""{PROLOGUE}SELECT DISTINCT ?claim ?s ?p ?o WHERE {{
+        ?claim ent:evidence ?span . ?span nif:referenceContext <{article_iri}> .
+        GRAPH ?claim {{ ?s ?p ?o }} }}""", **UNION):
+        claim = claims.get(row["claim"].value)
+        if claim is not None:
+            o = row["o"]
+            claim.facts.append(Fact(row["s"].value, row["p"].value, o.value, _is_iri(o)))
+    for claim in claims.values():
+        claim.facts.sort(key=lambda f: (f.subject, f.predicate != RDF_TYPE, f.predicate, f.object))
+
+    ordered = sorted(spans.values(), key=lambda s: (s.begin, -s.end))
+    for span in ordered:
+        span.claims.sort(key=lambda c: c.iri)
+    wanted = {article_iri} | {p for p, _, _ in metadata} | {v for _, v, is_iri in metadata if is_iri}
+    for claim in claims.values():
+        wanted |= {claim.asserter, claim.modality}
+        for f in claim.facts:
+            wanted |= {f.subject, f.predicate} | ({f.object} if f.object_is_iri else set())
+    return ArticleData(article_iri, text, title, metadata, sentences, ordered, labels(store, wanted))
+
+
+# --- the home page ------------------------------------------------------------------------------------
+
+COUNTS = {
+    "claims": "SELECT (COUNT(DISTINCT ?x) AS ?n) WHERE { ?x a ent:Claim }",
+    "evidence spans": "SELECT (COUNT(DISTINCT ?x) AS ?n) WHERE { ?x a ent:EvidenceSpan }",
+    "entities": f"SELECT (COUNT(DISTINCT ?x) AS ?n) WHERE {{ ?x a ?t FILTER(STRSTARTS(STR(?x), \"{iris.ID}\")) }}",
+    "sentences": "SELECT (COUNT(DISTINCT ?x) AS ?n) WHERE { ?x a nif:Sentence }",
+    "Wikidata links": "SELECT (COUNT(*) AS ?n) WHERE { GRAPH ?g { ?x owl:sameAs ?y } "
+                      "FILTER(STRSTARTS(STR(?y), \"http://www.wikidata.org/entity/\")) }",
+    "classes": f"SELECT (COUNT(DISTINCT ?x) AS ?n) WHERE {{ ?x a owl:Class FILTER(STRSTARTS(STR(?x), \"{iris.ENT}\")) }}",
+    "properties": f"SELECT (COUNT(DISTINCT ?x) AS ?n) WHERE {{ VALUES ?t {{ owl:ObjectProperty owl:DatatypeProperty }} "
+                  f"?x a ?t FILTER(STRSTARTS(STR(?x), \"{iris.ENT}\")) }}",
+}
+
+
+def counts(store) -> dict[str, int]:
+    result = {"triples": store.count(), "named graphs": len(store.graph_names())}
+    for name, query in COUNTS.items():
+        rows = store.select(PROLOGUE + query, **UNION)
+        result[name] = _int(rows[0].get("n")) if rows else 0
+    return result
+
+
+# --- the ontology -------------------------------------------------------------------------------------
+
+ALIGNMENT_PREDICATES = [SKOS + "exactMatch", SKOS + "closeMatch", SKOS + "broadMatch", SKOS + "narrowMatch",
+                        SKOS + "relatedMatch", OWL + "equivalentClass", OWL + "equivalentProperty",
+                        RDFS + "subClassOf", RDFS + "subPropertyOf"]
+CHARACTERISTICS = ["SymmetricProperty", "TransitiveProperty", "FunctionalProperty", "InverseFunctionalProperty",
+                   "AsymmetricProperty", "ReflexiveProperty", "IrreflexiveProperty"]
+
+
+@dataclass
+class Term:
+    iri: str
+    kind: str                       # "class" | "object property" | "datatype property" | "annotation property" | "individual"
+    label: str | None = None
+    definition: str | None = None
+    comment: str | None = None
+    parents: list[str] = field(default_factory=list)       # superclasses / superproperties (IRIs)
+    children: list[str] = field(default_factory=list)
+    domains: list[list[str]] = field(default_factory=list)  # each a class or a union of classes
+    ranges: list[list[str]] = field(default_factory=list)
+    inverse: list[str] = field(default_factory=list)
+    characteristics: list[str] = field(default_factory=list)
+    types: list[str] = field(default_factory=list)           # for individuals
+    alignments: list[tuple[str, str]] = field(default_factory=list)  # (predicate, Wikidata IRI)
+    examples: list[str] = field(default_factory=list)
+
+    @property
+    def anchor(self) -> str:
+        return local_name(self.iri)
+
+
+@dataclass
+class OntologyData:
+    iri: str
+    metadata: list[tuple[str, str, bool]]
+    classes: list[Term]
+    object_properties: list[Term]
+    datatype_properties: list[Term]
+    annotation_properties: list[Term]
+    individuals: list[Term]
+    roots: list[str]               # classes without a superclass in the ontology (tree roots)
+    terms: dict[str, Term]
+    labels: dict[str, str]
+
+
+def _is_wikidata(iri: str) -> bool:
+    return iri.startswith("http://www.wikidata.org/") or iri.startswith("https://www.wikidata.org/")
+
+
+def ontology(store, ontology_iri: str = iris.ONTOLOGY) -> OntologyData:
+    graph = iris.GRAPH_ONTOLOGY
+    metadata = sorted({(r["p"].value, r["o"].value, _is_iri(r["o"])) for r in store.select(
+        f"SELECT ?p ?o WHERE {{ GRAPH <{graph}> {{ <{ontology_iri}> ?p ?o }} }}")})
+    rows = store.select(f"""{PROLOGUE}SELECT ?t ?p ?o WHERE {{ GRAPH <{graph}> {{ ?t ?p ?o }}
+        FILTER(isIRI(?t) && STRSTARTS(STR(?t), "{iris.ENT}")) }}""")
+    unions = {}
+    for r in store.select(f"""{PROLOGUE}SELECT ?t ?p ?m WHERE {{ GRAPH <{graph}> {{
+        ?t ?p ?b . ?b owl:unionOf/rdf:rest*/rdf:first ?m }} FILTER(isIRI(?t) && isBlank(?b)) }}"""):
+        unions.setdefault((r["t"].value, r["p"].value), []).append(r["m"].value)
+
+    kinds = {OWL + "Class": "class", RDFS + "Class": "class", OWL + "ObjectProperty": "object property",
+             OWL + "DatatypeProperty": "datatype property", OWL + "AnnotationProperty": "annotation property"}
+    by_term: dict[str, list] = {}
+    for r in rows:
+        by_term.setdefault(r["t"].value, []).append(r)
+    terms: dict[str, Term] = {}
+    for iri, trows in by_term.items():
+        types = [r["o"].value for r in trows if r["p"].value == RDF_TYPE]
+        kind = next((kinds[t] for t in types if t in kinds), "individual" if types else None)
+        if kind is None:
+            continue
+        term = Term(iri, kind, types=[t for t in types if t not in kinds and t != OWL + "NamedIndividual"])
+        for r in trows:
+            p, o, is_iri = r["p"].value, r["o"], _is_iri(r["o"])
+            lang = getattr(o, "language", None) or ""
+            if p == RDFS + "label" and (term.label is None or lang.startswith("en")):
+                term.label = o.value
+            elif p == SKOS + "definition" and (term.definition is None or lang.startswith("en")):
+                term.definition = o.value
+            elif p == RDFS + "comment" and (term.comment is None or lang.startswith("en")):
+                term.comment = o.value
+            elif p == SKOS + "example":
+                term.examples.append(o.value)
+            elif p in (RDFS + "subClassOf", RDFS + "subPropertyOf") and is_iri and not _is_wikidata(o.value):
+                term.parents.append(o.value)
+            elif p == RDFS + "domain":
+                term.domains.append([o.value] if is_iri else unions.get((iri, p), []))
+            elif p == RDFS + "range":
+                term.ranges.append([o.value] if is_iri else unions.get((iri, p), []))
+            elif p == OWL + "inverseOf" and is_iri:
+                term.inverse.append(o.value)
+            if p in ALIGNMENT_PREDICATES and is_iri and _is_wikidata(o.value):
+                term.alignments.append((p, o.value))
+        term.characteristics = sorted(local_name(t).replace("Property", "") for t in types
+                                      if local_name(t) in CHARACTERISTICS)
+        for lst in (term.parents, term.inverse, term.alignments, term.examples):
+            lst.sort()
+        terms[iri] = term
+    # inverses are stated once; show them on both sides
+    for term in list(terms.values()):
+        for inv in term.inverse:
+            if inv in terms and term.iri not in terms[inv].inverse:
+                terms[inv].inverse.append(term.iri)
+    for term in terms.values():
+        for parent in term.parents:
+            if parent in terms:
+                terms[parent].children.append(term.iri)
+    for term in terms.values():
+        term.children.sort(key=lambda i: (terms[i].label or local_name(i)).lower())
+
+    def sort(kind):
+        return sorted((t for t in terms.values() if t.kind == kind), key=lambda t: (t.label or t.anchor).lower())
+
+    classes = sort("class")
+    roots = [c.iri for c in classes if not any(p in terms for p in c.parents)]
+    wanted = set(terms) | {o for _, o, is_iri in metadata if is_iri} | {p for p, _, _ in metadata}
+    for t in terms.values():
+        wanted |= set(t.parents) | set(t.types) | set(t.inverse)
+        for group in t.domains + t.ranges:
+            wanted |= set(group)
+    return OntologyData(ontology_iri, metadata, classes, sort("object property"), sort("datatype property"),
+                        sort("annotation property"), sort("individual"), roots, terms, labels(store, wanted))
+
+
+# --- relations for graph pictures ---------------------------------------------------------------------
+
+# Who relates to whom: states, people and organisations (and every subclass of them in the ontology).
+ACTOR_CLASSES = ["SovereignState", "Person", "Organization", "Group", "StateBloc", "PoliticalFaction",
+                 "ArmedPoliticalMovement", "MilitantGroup", "GovernmentBody", "ReligiousCommunity"]
+
+
+@dataclass
+class Relation:
+    subject: str
+    predicate: str
+    object: str
+    claim: str
+    modality: str | None
+    asserter: str | None
+
+
+def relations(store, focus: str | None = None) -> list[Relation]:
+    """Object-property statements between entities, each with the claim that carries it.
+
+    Whole article: only between actors (states, people, organisations). Around `focus`: every
+    statement that has the focus as subject or object, whatever the other end is.
+    """
+    if focus is not None and not _safe_iri(focus):
+        return []
+    if focus is None:
+        actor = " ".join(f"ent:{c}" for c in ACTOR_CLASSES)
+        where = f"""?s a ?ts . ?ts rdfs:subClassOf* ?top1 . VALUES ?top1 {{ {actor} }}
+            ?o a ?to . ?to rdfs:subClassOf* ?top2 . VALUES ?top2 {{ {actor} }}"""
+    else:
+        where = f"FILTER(?s = <{focus}> || ?o = <{focus}>)"
+    rows = store.select(f"""{PROLOGUE}SELECT DISTINCT ?s ?p ?o ?c ?modality ?who WHERE {{
+        GRAPH ?c {{ ?s ?p ?o }}
+        ?c ent:evidence ?span .
+        FILTER(isIRI(?o) && STRSTARTS(STR(?p), "{iris.ENT}") && STRSTARTS(STR(?s), "{iris.ID}")
+               && STRSTARTS(STR(?o), "{iris.ID}") && ?s != ?o)
+        {where}
+        OPTIONAL {{ ?c ent:modality ?modality }}
+        OPTIONAL {{ ?c ent:assertedBy ?who }} }}""", **UNION)
+    return sorted((Relation(r["s"].value, r["p"].value, r["o"].value, r["c"].value, _val(r.get("modality")),
+                            _val(r.get("who"))) for r in rows),
+                  key=lambda r: (r.subject, r.predicate, r.object, r.claim))
+
+
+def symmetric_properties(store) -> set[str]:
+    rows = store.select(f"{PROLOGUE}SELECT ?p WHERE {{ GRAPH <{iris.GRAPH_ONTOLOGY}> {{ ?p a owl:SymmetricProperty }} }}")
+    return {r["p"].value for r in rows}
+
+
+# --- example queries ----------------------------------------------------------------------------------
+
+COMPETENCY_DIR = PROJECT_ROOT / "docs" / "competency"
+
+
+@dataclass
+class Example:
+    name: str           # file stem, e.g. cq01-who-backs-whom
+    title: str          # the first comment line
+    description: str    # further leading comment lines
+    query: str
+
+
+def examples(directory: Path = COMPETENCY_DIR) -> list[Example]:
+    """The competency questions (docs/competency/*.rq): the title is the first `#` comment line."""
+    found = []
+    for path in sorted(Path(directory).glob("*.rq")) if Path(directory).is_dir() else []:
+        text = path.read_text(encoding="utf-8")
+        comments = []
+        for line in text.splitlines():
+            stripped = line.strip()
+            if stripped.startswith("#"):
+                comments.append(stripped.lstrip("#").strip())
+            elif stripped:
+                break
+        comments = [c for c in comments if c]
+        title = comments[0] if comments else path.stem
+        found.append(Example(path.stem, title, " ".join(comments[1:]), text))
+    return found
