@@ -355,3 +355,74 @@ def test_accepted_contributions_query_finds_an_accepted_contribution(built_store
     rows = ask(store, path)
     assert {row["contribution"].value for row in rows} == {graph}
     assert {row["reason"].value for row in rows} == {"quotes the article exactly"}
+
+
+# ---------------------------------------------------------------------------------------------
+# docs/ontology.md: the hierarchy section is generated from the ontology
+# ---------------------------------------------------------------------------------------------
+
+DOC_FILE = ROOT / "docs" / "ontology.md"
+START, END = "<!-- hierarchy:start -->", "<!-- hierarchy:end -->"
+
+
+def short(g: rdflib.Graph, term) -> str:
+    """A prefixed name (or a union of them) for the docs."""
+    if isinstance(term, rdflib.BNode):
+        members = g.value(term, OWL.unionOf)
+        return " ⊔ ".join(short(g, m) for m in rdflib.collection.Collection(g, members)) if members else "…"
+    for prefix, ns in list(iris.PREFIXES.items()) + [("oa", "http://www.w3.org/ns/oa#")]:
+        if str(term).startswith(ns):
+            return f"{prefix}:{str(term)[len(ns):]}"
+    return f"<{term}>"
+
+
+def hierarchy_markdown(g: rdflib.Graph) -> str:
+    classes = sorted(c for c in g.subjects(RDF.type, OWL.Class) if str(c).startswith(iris.ENT))
+    lines = ["### Classes", "", "```"]
+
+    def walk(cls, depth):
+        outside = [short(g, s) for s in g.objects(cls, RDFS.subClassOf) if not str(s).startswith(iris.ENT)]
+        lines.append("  " * depth + short(g, cls) + (f"  (⊑ {', '.join(sorted(outside))})" if outside else ""))
+        for child in classes:
+            if (child, RDFS.subClassOf, cls) in g:
+                walk(child, depth + 1)
+
+    for cls in classes:
+        if not any(str(s).startswith(iris.ENT) for s in g.objects(cls, RDFS.subClassOf)):
+            walk(cls, 0)
+    lines += ["```", ""]
+    for kind, title in ((OWL.ObjectProperty, "Object properties"), (OWL.DatatypeProperty, "Datatype properties"),
+                        (OWL.AnnotationProperty, "Annotation properties")):
+        lines += [f"### {title}", "", "| property | domain → range | characteristics | aligned with |", "|---|---|---|---|"]
+        for p in sorted(x for x in g.subjects(RDF.type, kind) if str(x).startswith(iris.ENT)):
+            domain = ", ".join(short(g, d) for d in g.objects(p, RDFS.domain)) or "—"
+            range_ = ", ".join(short(g, r) for r in g.objects(p, RDFS.range)) or "—"
+            traits = [name for t, name in ((OWL.SymmetricProperty, "symmetric"), (OWL.TransitiveProperty, "transitive"),
+                                           (OWL.FunctionalProperty, "functional")) if (p, RDF.type, t) in g]
+            traits += sorted("inverse of " + short(g, i) for i in set(g.objects(p, OWL.inverseOf)) | set(g.subjects(OWL.inverseOf, p)))
+            aligned = sorted("⊑ " + short(g, s) for s in g.objects(p, RDFS.subPropertyOf))
+            aligned += sorted("≈ " + short(g, s) for s in g.objects(p, SKOS.closeMatch))
+            lines.append(f"| {short(g, p)} | {domain} → {range_} | {', '.join(traits)} | {', '.join(aligned)} |")
+        lines.append("")
+    individuals = sorted(i for i in g.subjects(RDF.type, OWL.NamedIndividual) if str(i).startswith(iris.ENT))
+    lines += ["### Individuals", ""]
+    lines += [f"- {short(g, i)} — {', '.join(sorted(short(g, t) for t in g.objects(i, RDF.type) if t != OWL.NamedIndividual))}: "
+              f"{g.value(i, SKOS.definition)}" for i in individuals]
+    return "\n".join(lines)
+
+
+def generated_doc(g: rdflib.Graph) -> str:
+    doc = DOC_FILE.read_text(encoding="utf-8")
+    head, rest = doc.split(START, 1)
+    _, tail = rest.split(END, 1)
+    return f"{head}{START}\n{hierarchy_markdown(g)}\n{END}{tail}"
+
+
+def test_docs_hierarchy_is_generated_from_the_current_ontology(onto):
+    assert DOC_FILE.read_text(encoding="utf-8") == generated_doc(onto), \
+        "docs/ontology.md is out of date: run `python tests/test_ontology.py` to regenerate its hierarchy"
+
+
+if __name__ == "__main__":
+    DOC_FILE.write_text(generated_doc(rdflib.Graph().parse(ONTOLOGY_FILE, format="turtle")), encoding="utf-8")
+    print(f"rewrote the hierarchy in {DOC_FILE}")
