@@ -173,9 +173,17 @@ def dump(ext: str):
         raise NotFound(f"There is no dump in '.{ext}'. Try: "
                        + ", ".join(f"/dumps/entente.{f.extension}" for f in DUMP_FORMATS), where=request.path)
     d = void.dump(get_store(), fmt)
-    response = document(d.body, fmt, None)
-    response.headers["Repr-Digest"] = f"sha-256=:{d.sha256_base64}:"
-    response.headers["Digest"] = f"sha-256={d.sha256_base64}"
+    # The dump is encoded here (once per version), not by headers.py, so that ETag and Repr-Digest
+    # (RFC 9530: a digest of the representation as sent) name the bytes actually sent.
+    if request.accept_encodings["gzip"] > 0:
+        response = document(d.gzipped, fmt, None)
+        response.headers["Content-Encoding"] = "gzip"
+        response.headers["Repr-Digest"] = f"sha-256=:{d.gzipped_sha256_base64}:"
+        response.set_etag(d.sha256 + "-gz")
+    else:
+        response = document(d.body, fmt, None)
+        response.headers["Repr-Digest"] = f"sha-256=:{d.sha256_base64}:"
+        response.set_etag(d.sha256)
+    response.vary.add("Accept-Encoding")
     response.headers["Content-Disposition"] = f'attachment; filename="entente.{fmt.extension}"'
-    response.set_etag(d.sha256)
     return response.make_conditional(request)

@@ -8,7 +8,8 @@ Statistics count what the store holds now (cached per store.version):
 - every named graph is a `void:subset` (`sd:name` gives the graph) with the same figures, so the
   subsets' `void:triples` add up to the number of quads;
 - class partitions count distinct instances, property partitions distinct triples;
-- graph:linkset/wikidata is also a `void:Linkset` (owl:sameAs into Wikidata).
+- the owl:sameAs links into Wikidata are a `void:Linkset` (`void:triples` = distinct links; the
+  graph graph:linkset/wikidata, its `dcterms:source`, also holds their verification records).
 
 Dumps: Turtle holds the union of all graphs flattened (distinct triples, graphs lost); TriG,
 N-Quads and JSON-LD keep every named graph. Each is built once per store version; VoID gives
@@ -18,6 +19,7 @@ its URL, size (`dcat:byteSize`) and SHA-256 (`ent:sha256`, hex).
 from __future__ import annotations
 
 import base64
+import gzip
 import hashlib
 import threading
 from dataclasses import dataclass
@@ -36,6 +38,7 @@ FOAF = iris.PREFIXES["foaf"]
 DCAT = "http://www.w3.org/ns/dcat#"
 OWL_SAME_AS = iris.PREFIXES["owl"] + "sameAs"
 WIKIDATA = iris.DATASET + "#wikidata"
+LINKSET = iris.DATASET + "#wikidata-links"
 EXAMPLES = (iris.ARTICLE, iris.ID + "iran", iris.ID + "russia", iris.ID + "vladimir-putin", iris.ONTOLOGY)
 
 _OWN = {"union_default_graph": False}
@@ -47,8 +50,10 @@ _stats: dict[str, "Statistics"] = {}
 @dataclass(frozen=True)
 class Dump:
     body: bytes
-    sha256: str            # hex
+    sha256: str            # hex, of `body` (what VoID advertises)
     sha256_base64: str     # for Repr-Digest (RFC 9530)
+    gzipped: bytes         # the same dump gzip-encoded, for clients that accept it
+    gzipped_sha256_base64: str
 
     @property
     def size(self) -> int:
@@ -72,6 +77,7 @@ class Statistics:
     class_partitions: dict[str, int]     # class IRI → distinct instances
     property_partitions: dict[str, int]  # property IRI → distinct triples
     vocabularies: list[str]
+    wikidata_links: int                  # distinct owl:sameAs triples into Wikidata
 
 
 # --- dumps ----------------------------------------------------------------------------------------
@@ -89,7 +95,9 @@ def dump(store, fmt) -> Dump:
     else:
         body = describe.serialize(quads, fmt)
     digest = hashlib.sha256(body).digest()
-    result = Dump(body, digest.hex(), base64.b64encode(digest).decode("ascii"))
+    gzipped = gzip.compress(body, compresslevel=6, mtime=0)
+    result = Dump(body, digest.hex(), base64.b64encode(digest).decode("ascii"), gzipped,
+                  base64.b64encode(hashlib.sha256(gzipped).digest()).decode("ascii"))
     with _lock:
         for old in [k for k in _dumps if k[1] != store.version]:
             del _dumps[old]
@@ -148,7 +156,10 @@ def _compute(store, base: str) -> Statistics:
     vocabularies = sorted({ns for ns in iris.PREFIXES.values() for term in list(properties) + list(classes)
                            if term.startswith(ns) and ns not in (iris.ID, iris.CLAIM, iris.SPAN, iris.SENTENCE,
                                                                  iris.GRAPH, iris.WIKIDATA_ENTITY)})
-    return Statistics(total, graphs, classes, properties, vocabularies)
+    links = _int(store.select(
+        f"SELECT (COUNT(*) AS ?n) WHERE {{ SELECT DISTINCT ?s ?o WHERE {{ GRAPH ?g {{ ?s <{OWL_SAME_AS}> ?o }} "
+        f'FILTER(STRSTARTS(STR(?o), "{iris.WIKIDATA_ENTITY}")) }} }}', **_OWN)[0], "n")
+    return Statistics(total, graphs, classes, properties, vocabularies, links)
 
 
 # --- the description ------------------------------------------------------------------------------
@@ -222,11 +233,16 @@ def description(store, settings, public_root: str, dump_formats) -> list[ox.Quad
         add(s, RDF_TYPE, VOID + "Dataset")
         add(s, SD + "name", graph)
         figures(s, f)
-        if graph == iris.GRAPH_LINKSET:
-            add(s, RDF_TYPE, VOID + "Linkset")
-            add(s, VOID + "linkPredicate", OWL_SAME_AS)
-            add(s, VOID + "subjectsTarget", d)
-            add(s, VOID + "objectsTarget", WIKIDATA)
+
+    # The links themselves: graph:linkset/wikidata also holds their verification records.
+    add(d, VOID + "subset", LINKSET)
+    add(LINKSET, RDF_TYPE, VOID + "Linkset")
+    add(LINKSET, DCTERMS + "title", ox.Literal("owl:sameAs links to Wikidata", language="en"))
+    add(LINKSET, DCTERMS + "source", iris.GRAPH_LINKSET)
+    add(LINKSET, VOID + "linkPredicate", OWL_SAME_AS)
+    add(LINKSET, VOID + "subjectsTarget", d)
+    add(LINKSET, VOID + "objectsTarget", WIKIDATA)
+    add(LINKSET, VOID + "triples", count(stats.wikidata_links))
 
     add(WIKIDATA, RDF_TYPE, VOID + "Dataset")
     add(WIKIDATA, DCTERMS + "title", ox.Literal("Wikidata", language="en"))
