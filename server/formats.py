@@ -89,3 +89,27 @@ def by_extension(extension: str, candidates: tuple[Format, ...] = RDF) -> Format
         if f.extension == ext or (f.name == "jsonld" and ext == "json"):
             return f
     return None
+
+
+# Values that clients put in `format=` (SPARQLWrapper sends its own names, several at once).
+_PARAMETER_SYNONYMS = {"n3": "turtle", "ttl": "turtle", "rdf+xml": "rdfxml", "rdf": "rdfxml", "json-ld": "jsonld",
+                       "nt": "ntriples", "n-triples": "ntriples", "nq": "nquads", "n-quads": "nquads",
+                       "srj": "json", "srx": "xml", "sparql-results+json": "json", "sparql-results+xml": "xml"}
+# For a graph answer, the results-format names mean the RDF format of the same family.
+_GRAPH_SYNONYMS = {"xml": "rdfxml", "json": "jsonld"}
+
+
+def by_parameter(values, candidates: tuple[Format, ...]) -> Format | None:
+    """The first of the `format=` values that names one of `candidates` (by name, extension, media type
+    or a common client synonym), or None."""
+    graph = any(f.kind in ("graph", "dataset") for f in candidates)
+    for value in values:
+        v = value.strip().lower()
+        if graph:
+            v = _GRAPH_SYNONYMS.get(v, v)
+        v = _PARAMETER_SYNONYMS.get(v, v)
+        for f in candidates:
+            if v in (f.name, f.extension) or v in f.media_types:
+                return f
+    return None
+

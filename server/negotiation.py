@@ -62,14 +62,21 @@ def negotiate(accept: str | None, candidates: tuple[Format, ...], default: Forma
     if default is not None and default in ordered:
         ordered.remove(default)
         ordered.insert(0, default)
-    best: tuple[float, int, int] | None = None
+    best: tuple | None = None
     chosen: Format | None = None
     for index, fmt in enumerate(ordered):
-        q = max((_quality(mt, ranges) for mt in fmt.media_types), key=lambda t: (t[0], t[1]))
-        if q[0] <= 0:
+        # A format's quality comes from the most specific range naming any of its media types, so
+        # `application/json;q=0` excludes JSON even when `*/*` would match it.
+        matches = [(spec, q, mt == fmt.media_type)
+                   for mt in fmt.media_types for q, spec in [_quality(mt, ranges)] if spec > 0]
+        if not matches:
             continue
-        # Higher q first; for equal q prefer an explicitly named type over a wildcard, then server order.
-        key = (q[0], q[1], -index)
+        spec, q, canonical = max(matches)
+        if q <= 0:
+            continue
+        # Higher q first; for equal q an explicitly named type beats a wildcard, a format's own media
+        # type beats an alias (text/* picks text/csv, not text/xml), then the server's order.
+        key = (q, spec, canonical, -index)
         if best is None or key > best:
             best, chosen = key, fmt
     if chosen is None:

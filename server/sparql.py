@@ -135,7 +135,7 @@ def _query(text: str, params) -> Response:
         "base_iri": request.base_url,
     }
     accept = request.headers.get("Accept")
-    override = params.get("format")
+    override = [v for v in params.getlist("format") if v.strip()]
 
     def choose(kind: str) -> formats.Format:
         if kind == "graph":
@@ -145,9 +145,9 @@ def _query(text: str, params) -> Response:
         else:
             candidates, default = formats.RESULTS, formats.RESULTS[0]
         if override:
-            fmt = formats.by_name(override.lower()) or formats.by_media_type(override, candidates)
-            if fmt not in candidates:
-                raise NotAcceptable(f"format={override} cannot carry this answer; choose one of "
+            fmt = formats.by_parameter(override, candidates)
+            if fmt is None:
+                raise NotAcceptable(f"format={', '.join(override)} cannot carry this answer; choose one of "
                                     f"{', '.join(f.name for f in candidates)}.", where="format")
             return fmt
         return negotiate(accept, candidates, default)
@@ -168,7 +168,7 @@ def _update(text: str, params) -> Response:
     using = params.getlist("using-graph-uri")
     using_named = params.getlist("using-named-graph-uri")
     if using or using_named:
-        from .update_dataset import apply_using
+        from .sparql_text import apply_using
 
         text = apply_using(text, using, using_named)
     get_store().update(text, base_iri=request.base_url)

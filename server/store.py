@@ -62,6 +62,7 @@ import pyoxigraph as ox
 from .errors import BadRequest, EntenteError, NotAcceptable, ServiceUnavailable
 from .formats import Format
 from .settings import Settings
+from .sparql_text import has_dataset_clause
 
 _JSON = ox.QueryResultsFormat.JSON
 _POSITION = re.compile(r"error at (\d+):(\d+)")
@@ -122,7 +123,7 @@ class Store:
     # --- reads (in-process) ----------------------------------------------------------------------
     def _query(self, q: str, **ds):
         try:
-            return self._snapshot().query(q, **_dataset_kwargs(self.settings, **ds))
+            return self._snapshot().query(q, **_dataset_kwargs(self.settings, q, **ds))
         except SyntaxError as e:
             raise _syntax_error("SPARQL syntax error", e) from e
 
@@ -182,7 +183,7 @@ class Store:
         if services:
             timeout = min(timeout, self.settings.service_timeout)
         reader = self._snapshot()
-        kwargs = _dataset_kwargs(self.settings, **ds)
+        kwargs = _dataset_kwargs(self.settings, q, **ds)
         limit = self.settings.max_results
         choose = fmt if callable(fmt) else (lambda kind: fmt)
 
@@ -241,8 +242,8 @@ def parse_rdf(data: bytes, fmt: Format, base_iri: str | None = None) -> list:
 
 # --- helpers for queries ---------------------------------------------------------------------------
 
-def _dataset_kwargs(settings: Settings, union_default_graph=None, default_graphs=None, named_graphs=None,
-                    base_iri=None) -> dict:
+def _dataset_kwargs(settings: Settings, query: str | None = None, union_default_graph=None, default_graphs=None,
+                    named_graphs=None, base_iri=None) -> dict:
     """pyoxigraph's query options for a protocol dataset (architecture.md, 'The default graph')."""
     union = settings.union_default_graph if union_default_graph is None else union_default_graph
     kwargs: dict = {"base_iri": base_iri}
@@ -250,7 +251,7 @@ def _dataset_kwargs(settings: Settings, union_default_graph=None, default_graphs
         kwargs["default_graph"] = [_graph_term(g) for g in default_graphs]
     elif named_graphs:
         kwargs["default_graph"] = []
-    elif union:
+    elif union and not (query and has_dataset_clause(query)):
         kwargs["use_default_graph_as_union"] = True
     if named_graphs:
         kwargs["named_graphs"] = [ox.NamedNode(g) for g in named_graphs]

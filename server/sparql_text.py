@@ -1,10 +1,15 @@
-"""using-graph-uri / using-named-graph-uri for SPARQL Update (SPARQL 1.1 Protocol §2.2.3).
+"""What the server needs to know about a query's or update's text before pyoxigraph runs it.
 
-pyoxigraph's update() takes no dataset, so the protocol's dataset is written into the update as
-`USING <g>` / `USING NAMED <g>` clauses before each top-level WHERE (the place the Update grammar
-gives them). A small lexer finds the top-level keywords: it skips strings, IRIs and comments and
-counts braces, so nothing inside a group pattern or a literal is touched. The protocol forbids the
-parameters when the update has its own USING or WITH: that is a 400.
+pyoxigraph parses and evaluates, but exposes no syntax tree, and two protocol features depend on the
+text's top-level clauses:
+- a query with its own FROM / FROM NAMED must not be widened to the union default graph
+  (pyoxigraph's use_default_graph_as_union would override the FROM clauses);
+- using-graph-uri / using-named-graph-uri (SPARQL 1.1 Protocol §2.2.3): pyoxigraph's update() takes
+  no dataset, so the protocol's dataset is written into the update as `USING <g>` / `USING NAMED <g>`
+  clauses before each top-level WHERE (where the Update grammar puts them); the protocol forbids the
+  parameters when the update has its own USING or WITH (a 400).
+A small lexer finds the top-level keywords: it skips strings, IRIs and comments and counts braces,
+so nothing inside a group pattern or a literal is looked at. Syntax errors stay pyoxigraph's to report.
 """
 
 from __future__ import annotations
@@ -70,6 +75,11 @@ def _skip_string(text: str, i: int) -> int:
     return j
 
 
+def has_dataset_clause(query: str) -> bool:
+    """True if the query names its own dataset (FROM or FROM NAMED at the top level)."""
+    return any(word == "FROM" for word, _ in top_level_keywords(query))
+
+
 def apply_using(update: str, using: list[str], using_named: list[str]) -> str:
     """The update with the protocol's dataset as USING clauses; BadRequest on USING/WITH conflicts."""
     words = top_level_keywords(update)
@@ -80,12 +90,13 @@ def apply_using(update: str, using: list[str], using_named: list[str]) -> str:
                              where="using-graph-uri" if using else "using-named-graph-uri")
     clause = " ".join([f"USING <{g}>" for g in using] + [f"USING NAMED <{g}>" for g in using_named]) + " "
     out, last = [], 0
-    previous = None
+    previous, previous_end = None, 0
     for word, offset in words:
-        if word == "WHERE" and previous != "DELETE":
+        shorthand = previous == "DELETE" and not update[previous_end:offset].strip()   # DELETE WHERE { … }
+        if word == "WHERE" and not shorthand:
             out.append(update[last:offset])
             out.append(clause)
             last = offset
-        previous = word
+        previous, previous_end = word, offset + len(word)
     out.append(update[last:])
     return "".join(out)
