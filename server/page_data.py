@@ -246,11 +246,25 @@ class Term:
     characteristics: list[str] = field(default_factory=list)
     types: list[str] = field(default_factory=list)           # for individuals
     alignments: list[tuple[str, str]] = field(default_factory=list)  # (predicate, Wikidata IRI)
+    verifications: dict[str, "Verification"] = field(default_factory=dict)   # by Wikidata IRI
     examples: list[str] = field(default_factory=list)
 
     @property
     def anchor(self) -> str:
         return local_name(self.iri)
+
+
+@dataclass
+class Verification:
+    """The record that backs an alignment: the public source pairing the Wikidata ID with its label."""
+    record: str
+    wikidata_label: str | None
+    source: str | None
+    quote: str | None
+    date: str | None
+
+
+VERIFICATION = iris.ENT + "LinkVerification"
 
 
 @dataclass
@@ -288,8 +302,12 @@ def ontology(store, ontology_iri: str = iris.ONTOLOGY) -> OntologyData:
     for r in rows:
         by_term.setdefault(r["t"].value, []).append(r)
     terms: dict[str, Term] = {}
+    records: list[tuple[str, dict]] = []
     for iri, trows in by_term.items():
         types = [r["o"].value for r in trows if r["p"].value == RDF_TYPE]
+        if VERIFICATION in types:
+            records.append((iri, {r["p"].value: r["o"].value for r in trows}))
+            continue
         kind = next((kinds[t] for t in types if t in kinds), "individual" if types else None)
         if kind is None:
             continue
@@ -320,6 +338,13 @@ def ontology(store, ontology_iri: str = iris.ONTOLOGY) -> OntologyData:
         for lst in (term.parents, term.inverse, term.alignments, term.examples):
             lst.sort()
         terms[iri] = term
+    for record, values in records:
+        term = terms.get(values.get(iris.ENT + "linkSubject"))
+        target = values.get(iris.ENT + "linkObject")
+        if term is not None and target:
+            term.verifications[target] = Verification(
+                record, values.get(iris.ENT + "wikidataLabel"), values.get("http://purl.org/dc/terms/source"),
+                values.get(iris.ENT + "verificationQuote"), values.get("http://purl.org/dc/terms/date"))
     # inverses are stated once; show them on both sides
     for term in list(terms.values()):
         for inv in term.inverse:
@@ -409,18 +434,24 @@ class Example:
 
 
 def examples(directory: Path = COMPETENCY_DIR) -> list[Example]:
-    """The competency questions (docs/competency/*.rq): the title is the first `#` comment line."""
+    """The competency questions (docs/competency/*.rq). The leading `#` comment is the question: the
+    title runs to its first question mark (or is its first line); the rest is the description.
+    Lines such as `# expect: none` are instructions for tests and are not shown."""
     found = []
     for path in sorted(Path(directory).glob("*.rq")) if Path(directory).is_dir() else []:
         text = path.read_text(encoding="utf-8")
         comments = []
         for line in text.splitlines():
             stripped = line.strip()
-            if stripped.startswith("#"):
-                comments.append(stripped.lstrip("#").strip())
-            elif stripped:
-                break
-        comments = [c for c in comments if c]
-        title = comments[0] if comments else path.stem
-        found.append(Example(path.stem, title, " ".join(comments[1:]), text))
+            if not stripped.startswith("#"):
+                if stripped:
+                    break
+                continue
+            comment = stripped.lstrip("#").strip()
+            if comment and not re.match(r"[a-z-]+:\s", comment):
+                comments.append(comment)
+        prose = " ".join(comments)
+        cut = prose.find("?") + 1 or len(comments[0]) if comments else 0
+        title = prose[:cut].strip() or path.stem
+        found.append(Example(path.stem, title, prose[cut:].strip(), text))
     return found
