@@ -1,0 +1,432 @@
+"""The article's facts in data/: evidence that matches the text, claim metadata, sentence coverage,
+modalities that match the words of the text, and spot checks of facts the article states."""
+
+from __future__ import annotations
+
+import importlib.util
+import re
+import subprocess
+import sys
+from collections import defaultdict
+from pathlib import Path
+
+import pytest
+import rdflib
+from rdflib import RDF, RDFS, Literal, Namespace, URIRef
+
+ROOT = Path(__file__).resolve().parent.parent
+DATA = ROOT / "data"
+SEED = ROOT / "seeds" / "000_b47b345340b76534.txt"
+
+ENT = Namespace("https://w3id.org/entente/ontology#")
+ID = Namespace("https://w3id.org/entente/id/")
+CLAIM = "https://w3id.org/entente/claim/"
+SPAN = "https://w3id.org/entente/span/"
+SENTENCE = "https://w3id.org/entente/sentence/"
+GRAPH = "https://w3id.org/entente/graph/"
+NIF = Namespace("http://persistence.uni-leipzig.org/nlp2rdf/ontologies/nif-core#")
+G_ARTICLE = URIRef(GRAPH + "article")
+G_CLAIMS = URIRef(GRAPH + "claims")
+ARTICLE = ID["bloomberg-iran-russia-2015"]
+MODALITIES = {ENT.ArticleVoice, ENT.DirectQuote, ENT.IndirectSpeech, ENT.ReportedClaim, ENT.Hedged}
+
+
+def _spans_module():
+    spec = importlib.util.spec_from_file_location("entente_spans", ROOT / "scripts" / "spans.py")
+    module = importlib.util.module_from_spec(spec)
+    sys.modules["entente_spans"] = module  # dataclasses look their module up here
+    spec.loader.exec_module(module)
+    return module
+
+
+spans = _spans_module()
+
+
+@pytest.fixture(scope="module")
+def text() -> str:
+    return SEED.read_bytes().decode("utf-8")
+
+
+@pytest.fixture(scope="module")
+def claim_files() -> list[Path]:
+    files = sorted(DATA.glob("claims*.trig"))
+    assert files, "no data/claims*.trig file: nothing to check"
+    return files
+
+
+@pytest.fixture(scope="module")
+def ds(claim_files) -> rdflib.Dataset:
+    """data/article.trig and every claims file, in one dataset (named graphs kept apart)."""
+    d = rdflib.Dataset()
+    assert (DATA / "article.trig").exists()
+    d.parse(DATA / "article.trig", format="trig")
+    for f in claim_files:
+        d.parse(f, format="trig")
+    return d
+
+
+@pytest.fixture(scope="module")
+def claims_graph(ds) -> rdflib.Graph:
+    return ds.graph(G_CLAIMS)
+
+
+@pytest.fixture(scope="module")
+def claim_graphs(ds) -> dict[URIRef, rdflib.Graph]:
+    graphs = {g.identifier: g for g in ds.graphs() if str(g.identifier).startswith(CLAIM)}
+    assert len(graphs) > 100, f"only {len(graphs)} claim graphs"
+    return graphs
+
+
+@pytest.fixture(scope="module")
+def facts(claim_graphs) -> rdflib.Graph:
+    """The union of all claim graphs: what a plain triple pattern on the default graph sees."""
+    union = rdflib.Graph()
+    for g in claim_graphs.values():
+        for t in g:
+            union.add(t)
+    return union
+
+
+def claims_with(claim_graphs, triple) -> list[URIRef]:
+    return [name for name, g in claim_graphs.items() if triple in g]
+
+
+# ---- evidence spans ----
+
+def test_every_span_quotes_the_article_exactly(claims_graph, text):
+    span_nodes = set(claims_graph.subjects(RDF.type, ENT.EvidenceSpan))
+    assert len(span_nodes) > 150
+    for span in span_nodes:
+        b = int(claims_graph.value(span, NIF.beginIndex))
+        e = int(claims_graph.value(span, NIF.endIndex))
+        assert str(span) == f"{SPAN}{b}-{e}", span
+        assert 0 <= b < e <= len(text), span
+        assert str(claims_graph.value(span, NIF.anchorOf)) == text[b:e], span
+        assert claims_graph.value(span, NIF.referenceContext) == ARTICLE, span
+        for prop in (NIF.beginIndex, NIF.endIndex):
+            assert claims_graph.value(span, prop).datatype == rdflib.XSD.nonNegativeInteger
+
+
+def test_every_span_lies_in_the_sentence_it_names(ds, claims_graph):
+    article = ds.graph(G_ARTICLE)
+    for span in set(claims_graph.subjects(RDF.type, ENT.EvidenceSpan)):
+        sentences = list(claims_graph.objects(span, ENT.inSentence))
+        assert len(sentences) == 1, span
+        s = sentences[0]
+        sb, se = int(article.value(s, NIF.beginIndex)), int(article.value(s, NIF.endIndex))
+        b, e = int(claims_graph.value(span, NIF.beginIndex)), int(claims_graph.value(span, NIF.endIndex))
+        assert sb <= b and e <= se, f"{span} is not inside {s}"
+
+
+def test_spans_tool_check_passes_on_the_real_files():
+    result = subprocess.run([sys.executable, "scripts/spans.py", "check"], cwd=ROOT,
+                            capture_output=True, text=True)
+    assert result.returncode == 0, result.stderr
+    assert "OK" in result.stdout
+
+
+def test_spans_tool_check_rejects_a_wrong_quote(tmp_path, text):
+    bad = tmp_path / "claims-bad.trig"
+    bad.write_text(spans.PREFIXES + "graph:claims {\n" + spans.span_block(
+        text, spans.sentences(text), 347, 361).replace("Vladimir Putin", "Vladimir Putim") + "\n}\n",
+        encoding="utf-8")
+    errors = spans.check(text, [bad])
+    assert len(errors) == 1 and "anchorOf" in errors[0] and "347" in errors[0]
+
+
+def test_spans_tool_check_fails_on_no_spans(tmp_path, text):
+    empty = tmp_path / "claims-empty.trig"
+    empty.write_text(spans.PREFIXES, encoding="utf-8")
+    assert spans.check(text, [empty])
+
+
+def test_spans_tool_finds_offsets(text):
+    b, e = spans.find(text, "$5 billion loan")
+    assert text[b:e] == "$5 billion loan"
+    s = spans.sentence_of(spans.sentences(text), b, e)
+    assert s.n == 5
+    with pytest.raises(ValueError):
+        spans.find(text, "Vladimir Putin", 2)
+
+
+# ---- claims and their metadata ----
+
+def test_every_claim_has_one_modality_an_asserter_and_evidence(claims_graph, claim_graphs):
+    claims = set(claims_graph.subjects(RDF.type, ENT.Claim))
+    assert claims == set(claim_graphs), (
+        f"metadata without graph: {sorted(claims - set(claim_graphs))[:5]}; "
+        f"graph without metadata: {sorted(set(claim_graphs) - claims)[:5]}")
+    for c in claims:
+        modalities = list(claims_graph.objects(c, ENT.modality))
+        assert len(modalities) == 1 and modalities[0] in MODALITIES, c
+        assert len(list(claims_graph.objects(c, ENT.assertedBy))) == 1, c
+        assert list(claims_graph.objects(c, ENT.reportedIn)) == [ARTICLE], c
+        evidence = list(claims_graph.objects(c, ENT.evidence))
+        assert evidence, c
+        for span in evidence:
+            assert (span, RDF.type, ENT.EvidenceSpan) in claims_graph, (c, span)
+
+
+def test_every_claim_graph_holds_facts(claim_graphs):
+    for name, g in claim_graphs.items():
+        assert len(g) >= 1, name
+
+
+def test_data_has_no_triple_outside_claim_article_claims_and_linkset_graphs():
+    for f in sorted(DATA.glob("*.trig")):
+        d = rdflib.Dataset()
+        d.parse(f, format="trig")
+        assert len(d.default_graph) == 0, f"{f.name}: triples in the default graph"
+        for g in d.graphs():
+            if g.identifier == d.default_graph.identifier:
+                continue
+            name = str(g.identifier)
+            allowed = (name.startswith(CLAIM) or g.identifier in (G_ARTICLE, G_CLAIMS)
+                       or name.startswith(GRAPH + "linkset/"))
+            assert allowed, f"{f.name}: triples in graph {name}"
+            if f.name.startswith("claims"):
+                assert g.identifier != G_ARTICLE, f"{f.name} writes into graph:article"
+
+
+def test_asserters_fit_the_modality(ds, claims_graph, facts):
+    """Article voice and hedges are the article's; quotes and paraphrase are a person's or an
+    agent's; reported claims are a source's — never the article itself."""
+    for c in set(claims_graph.subjects(RDF.type, ENT.Claim)):
+        modality = claims_graph.value(c, ENT.modality)
+        who = claims_graph.value(c, ENT.assertedBy)
+        if modality in (ENT.ArticleVoice, ENT.Hedged):
+            assert who == ARTICLE, c
+        else:
+            assert who != ARTICLE, c
+            types = set(facts.objects(who, RDF.type))
+            assert types, f"{c}: asserter {who} has no type in the data"
+        if modality in (ENT.DirectQuote, ENT.IndirectSpeech):
+            assert types & {ENT.Person, ENT.SovereignState, ENT.OppositionMovement}, c
+        if modality == ENT.ReportedClaim:
+            assert types & {ENT.Report, ENT.NewsAgency, ENT.Document}, c
+
+
+def _evidence_text(claims_graph, c) -> str:
+    return " ".join(str(claims_graph.value(s, NIF.anchorOf)) for s in claims_graph.objects(c, ENT.evidence))
+
+
+def test_attributed_words_are_never_article_voice(claims_graph):
+    """A span that carries an attribution or a hedge cannot support an ArticleVoice claim."""
+    markers = re.compile(r"according to|reported\b|reportedly|speculation|\bmay\b|\blikely\b| said\b|he said")
+    checked = 0
+    for c in set(claims_graph.subjects(RDF.type, ENT.Claim)):
+        if markers.search(_evidence_text(claims_graph, c)):
+            checked += 1
+            assert claims_graph.value(c, ENT.modality) != ENT.ArticleVoice, c
+    assert checked >= 5
+
+
+def test_direct_quotes_cite_quoted_words(ds, claims_graph):
+    article = ds.graph(G_ARTICLE)
+    quotes = [c for c in claims_graph.subjects(ENT.modality, ENT.DirectQuote)]
+    assert quotes
+    for c in quotes:
+        sentences = {claims_graph.value(s, ENT.inSentence) for s in claims_graph.objects(c, ENT.evidence)}
+        assert any(re.search("[“”]", str(article.value(s, NIF.anchorOf))) for s in sentences), c
+
+
+def test_hedged_claims_cite_a_hedge(claims_graph):
+    hedged = list(claims_graph.subjects(ENT.modality, ENT.Hedged))
+    assert len(hedged) >= 3
+    for c in hedged:
+        assert re.search(r"reportedly|speculation|\bmay\b|likely", _evidence_text(claims_graph, c)), c
+
+
+# ---- sentences ----
+
+def test_sentences_tile_the_text(ds, text):
+    article = ds.graph(G_ARTICLE)
+    rows = []
+    for s in article.subjects(RDF.type, NIF.Sentence):
+        n = int(str(s).rsplit("/", 1)[1])
+        b, e = int(article.value(s, NIF.beginIndex)), int(article.value(s, NIF.endIndex))
+        assert str(article.value(s, NIF.anchorOf)) == text[b:e], s
+        assert article.value(s, NIF.referenceContext) == ARTICLE
+        rows.append((n, b, e))
+    rows.sort()
+    assert [n for n, _, _ in rows] == list(range(1, len(rows) + 1))
+    assert len(rows) == 40
+    assert rows[0][1] == 0 and rows[-1][2] == len(text.rstrip())
+    previous_end = 0
+    for n, b, e in rows:
+        assert b >= previous_end, f"sentence {n} overlaps the one before"
+        gap = text[previous_end:b]
+        assert gap.strip(" \n•") == "", f"text between sentences {n - 1} and {n} is not covered: {gap!r}"
+        assert text[b:e] == text[b:e].strip(), f"sentence {n} starts or ends with blank space"
+        previous_end = e
+
+
+def test_every_sentence_has_facts_or_a_reason_never_both(ds, claims_graph):
+    article = ds.graph(G_ARTICLE)
+    cited = set(claims_graph.objects(None, ENT.inSentence))
+    sentences = set(article.subjects(RDF.type, NIF.Sentence))
+    without = set()
+    for s in sentences:
+        reasons = list(article.objects(s, ENT.noFactsReason))
+        assert (s in cited) != bool(reasons), f"{s}: cited={s in cited}, reasons={reasons}"
+        for r in reasons:
+            assert r.language == "en" and len(str(r)) > 10
+            without.add(s)
+    assert len(without) <= 3, "most sentences of this article state something"
+
+
+def test_article_trig_is_what_spans_py_generates(text):
+    assert (DATA / "article.trig").read_text(encoding="utf-8") == spans.article_trig(text)
+
+
+def test_sentence_splitter_keeps_abbreviations_and_quotes(text):
+    sents = spans.sentences(text)
+    by_start = {s.text.split()[0]: s for s in sents}
+    assert sents[0].kind == "headline" and sents[0].begin == 0
+    assert [s.kind for s in sents[1:3]] == ["bullet", "bullet"]
+    congress = next(s for s in sents if "Congressional" in s.text)
+    assert congress.text.startswith("Iran’s ruling clerics") and congress.text.endswith("reports.")
+    assert by_start["At"].text == "At least not yet.”"
+    assert any(s.kind == "caption" for s in sents) and any(s.kind == "credit" for s in sents)
+
+
+# ---- the vocabulary ----
+
+def test_every_term_used_is_in_the_ontology(ds):
+    onto = rdflib.Graph().parse(ROOT / "ontology" / "entente.ttl")
+    defined = set(onto.subjects())
+    used = {t for q in ds.quads() for t in q[:3] if isinstance(t, URIRef) and str(t).startswith(str(ENT))}
+    assert used and not used - defined, sorted(used - defined)
+
+
+def test_every_entity_has_a_type_and_an_english_label(facts):
+    entities = {t for s, p, o in facts for t in (s, o)
+                if isinstance(t, URIRef) and str(t).startswith(str(ID))}
+    assert len(entities) > 100
+    for x in entities:
+        assert list(facts.objects(x, RDF.type)), f"{x} has no type"
+        labels = list(facts.objects(x, RDFS.label))
+        assert labels and all(isinstance(l, Literal) and l.language == "en" for l in labels), x
+
+
+def test_entity_descriptions_cite_the_mention(claim_graphs, claims_graph):
+    c = URIRef(CLAIM + "entity-vladimir-putin")
+    assert (ID["vladimir-putin"], RDF.type, ENT.Person) in claim_graphs[c]
+    quotes = {str(claims_graph.value(s, NIF.anchorOf)) for s in claims_graph.objects(c, ENT.evidence)}
+    assert "Vladimir Putin" in quotes
+
+
+# ---- spot checks: what the article says, and who says it ----
+
+def modality_and_asserter(claims_graph, c):
+    return claims_graph.value(c, ENT.modality), claims_graph.value(c, ENT.assertedBy)
+
+
+def test_hezbollah_financing_is_reported_by_congressional_reports_not_the_article(claim_graphs, claims_graph, facts):
+    assert (ID.iran, ENT.finances, ID.hezbollah) in facts   # "what does Iran finance?": one plain pattern
+    for triple in [(ID["iran-ruling-clerics"], ENT.finances, ID.hezbollah),
+                   (ID["iran-ruling-clerics"], ENT.arms, ID.hezbollah),
+                   (ID.iran, ENT.finances, ID.hezbollah)]:
+        holders = claims_with(claim_graphs, triple)
+        assert holders
+        for c in holders:
+            assert modality_and_asserter(claims_graph, c) == (ENT.ReportedClaim, ID["us-congressional-reports"])
+    assert (ID["us-congressional-reports"], RDF.type, ENT.Report) in facts
+
+
+def test_soleimani_in_moscow_is_reported_by_fars(claim_graphs, claims_graph):
+    visit = ID["soleimani-visit-to-moscow-2015"]
+    holders = claims_with(claim_graphs, (visit, ENT.takesPlaceIn, ID.moscow))
+    assert holders
+    for c in holders:
+        assert modality_and_asserter(claims_graph, c) == (ENT.ReportedClaim, ID["fars-news-agency"])
+    assert claims_with(claim_graphs, (visit, ENT.hasParticipant, ID["vladimir-putin"])) == holders
+
+
+def test_losses_alongside_assad_are_hedged(claim_graphs, claims_graph):
+    holders = claims_with(claim_graphs, (ID.hezbollah, ENT.sufferedLossesIn, ID["syrian-civil-war"]))
+    assert holders
+    for c in holders:
+        assert modality_and_asserter(claims_graph, c) == (ENT.Hedged, ARTICLE)
+
+
+def test_speculation_about_a_syria_without_assad_is_hedged(claim_graphs, claims_graph):
+    holders = claims_with(claim_graphs, (ID["vladimir-putin"], ENT.seeks, ID["departure-of-bashar-al-assad"]))
+    assert holders and all(claims_graph.value(c, ENT.modality) == ENT.Hedged for c in holders)
+
+
+def test_quotes_are_attributed_to_their_speakers(claim_graphs, claims_graph):
+    """Each triple is said in quoted words by its speaker, and never by the article itself."""
+    expect = {
+        (ID.russia, ENT.allyOf, ID.iran): ID["vladimir-putin"],                  # "doesn't stab its allies"
+        (ID.russia, ENT.friendlyWith, ID.israel): ID["mark-katz"],
+        (ID.iran, ENT.concernedAbout, ID["russia-overtaking-iran-in-syria"]): ID["afshon-ostovar"],
+        (ID.russia, ENT.concernedAbout, ID["iran-shift-toward-the-west"]): ID["nikolay-kozhanov"],
+    }
+    for triple, speaker in expect.items():
+        holders = claims_with(claim_graphs, triple)
+        assert (ENT.DirectQuote, speaker) in {modality_and_asserter(claims_graph, c) for c in holders}, triple
+        assert ARTICLE not in {claims_graph.value(c, ENT.assertedBy) for c in holders}, triple
+
+
+def test_paraphrased_views_are_indirect_speech(claim_graphs, claims_graph):
+    holders = claims_with(claim_graphs, (ID.russia, ENT.reliesOn, ID.syria))
+    assert holders
+    assert all(modality_and_asserter(claims_graph, c) == (ENT.IndirectSpeech, ID["nikolay-kozhanov"])
+               for c in holders)
+    holders = claims_with(claim_graphs, (ID["ali-khamenei"], ENT.concernedAbout, ID["iran-shift-toward-the-west"]))
+    assert holders and all(modality_and_asserter(claims_graph, c) == (ENT.IndirectSpeech, ID["reza-haghighatnejad"])
+                           for c in holders)
+
+
+def test_the_visit_the_loan_and_the_gift(claim_graphs, claims_graph, facts):
+    loan = ID["russian-loan-to-iran"]
+    assert (loan, RDF.type, ENT.Loan) in facts
+    assert (loan, ENT.lender, ID.russia) in facts and (loan, ENT.borrower, ID.iran) in facts
+    assert facts.value(loan, ENT.amount) == Literal("5000000000", datatype=rdflib.XSD.decimal)
+    assert str(facts.value(loan, ENT.currency)) == "USD"
+    gift = ID["koran-replica-gift"]
+    assert (gift, ENT.giver, ID["vladimir-putin"]) in facts
+    assert (gift, ENT.recipient, ID["ali-khamenei"]) in facts
+    assert (gift, ENT.giftObject, ID["koran-replica"]) in facts
+    visit = ID["putin-visit-to-tehran-2015"]
+    assert (visit, ENT.visitor, ID["vladimir-putin"]) in facts
+    assert (visit, ENT.visitDestination, ID.tehran) in facts
+    for triple in [(loan, ENT.lender, ID.russia), (gift, ENT.recipient, ID["ali-khamenei"])]:
+        assert all(claims_graph.value(c, ENT.modality) == ENT.ArticleVoice for c in claims_with(claim_graphs, triple))
+
+
+def test_posts_are_held_by_people(facts):
+    held = {
+        "ali-khamenei": "supreme-leader-of-iran", "hassan-rouhani": "president-of-iran",
+        "bashar-al-assad": "president-of-syria", "sergei-lavrov": "minister-of-foreign-affairs-of-russia",
+        "mohammad-ali-jafari": "commander-of-the-islamic-revolutionary-guard-corps",
+        "qassem-soleimani": "commander-of-the-quds-force",
+        "nikolay-kozhanov": "non-resident-scholar-at-carnegie-moscow-center",
+        "mark-katz": "professor-of-government-and-politics-at-george-mason-university",
+        "afshon-ostovar": "senior-analyst-at-center-for-naval-analyses",
+    }
+    for person, post in held.items():
+        assert (ID[person], ENT.holdsPost, ID[post]) in facts, person
+        assert (ID[post], RDF.type, ENT.Post) in facts
+        assert facts.value(ID[post], ENT.postIn) is not None, post
+    assert (ID["mark-katz"], ENT.employedBy, ID["george-mason-university"]) in facts
+    assert (ID["afshon-ostovar"], ENT.employedBy, ID["center-for-naval-analyses"]) in facts
+    assert (ID["ali-khamenei"], ENT.age, Literal(76, datatype=rdflib.XSD.nonNegativeInteger)) in facts
+
+
+def test_the_war_and_what_it_caused(facts):
+    war = ID["syrian-civil-war"]
+    assert facts.value(war, ENT.deathToll) == Literal(250000, datatype=rdflib.XSD.nonNegativeInteger)
+    assert (war, ENT.causes, ID["european-refugee-crisis"]) in facts
+    assert (war, ENT.causes, ID["rise-of-islamic-state"]) in facts
+    assert (ID.alawites, ENT.splitFrom, ID["shia-islam"]) in facts
+    assert (ID["bashar-al-assad"], ENT.memberOf, ID.alawites) in facts
+    assert (ID.iran, ENT.rivalOf, ID["saudi-arabia"]) in facts
+
+
+def test_modalities_are_all_in_use(claims_graph):
+    counts = defaultdict(int)
+    for m in claims_graph.objects(None, ENT.modality):
+        counts[m] += 1
+    assert set(counts) == MODALITIES, counts
