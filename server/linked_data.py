@@ -28,8 +28,8 @@ bp = Blueprint("linked_data", __name__)
 
 DOCUMENT_FORMATS = (formats.HTML,) + formats.RDF   # what a thing's document comes as, HTML first
 VOID_FORMATS = formats.RDF                          # the VoID description has no HTML page
+MINTED = ("id", "claim", "span", "sentence", "graph", "contribution")   # the IRI prefixes under the base (iris.py)
 DUMP_FORMATS = tuple(f for f in formats.RDF if f.name in ("turtle", "trig", "nquads", "jsonld"))
-MINTED = ("id", "claim", "span", "sentence", "graph", "contribution")
 
 
 def settings():
@@ -64,8 +64,7 @@ def _vary(response: Response) -> Response:
 @bp.route("/ontology.<ext>")
 @bp.route("/ontology/<path:rest>")
 def ontology(ext: str | None = None, rest: str | None = None):
-    path = "ontology" + (f".{ext}" if ext else "") + (f"/{rest}" if rest else "")
-    return resolve(path)
+    return resolve("ontology" + (f".{ext}" if ext else "") + (f"/{rest}" if rest else ""))
 
 
 @bp.route("/<any(" + ", ".join(MINTED) + "):kind>/<path:rest>")
