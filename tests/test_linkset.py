@@ -244,6 +244,14 @@ def test_alignments_stay_annotations(alignments):
             assert (p, RDF.type, OWL.AnnotationProperty) in ontology, f"{p} must be an annotation property"
 
 
+def test_docs_list_every_link(linkset):
+    """docs/wikidata.md is the human-readable copy of the linkset: every link appears in its table."""
+    doc = (ROOT / "docs" / "wikidata.md").read_text(encoding="utf-8")
+    missing = [(str(s), str(o)) for s, o in links(linkset)
+               if f"`id:{str(s)[len(ID):]}`" not in doc or f"[{str(o).rsplit('/', 1)[-1]}](" not in doc]
+    assert missing == []
+
+
 # --- each rule rejects bad data ---
 
 def test_rejects_an_empty_linkset():
