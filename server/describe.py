@@ -167,11 +167,16 @@ def exists(store, iri: str) -> bool:
 def serialize(quads, fmt) -> bytes:
     """`quads` in `fmt` (a formats.Format): dataset formats keep the graphs, triple formats merge them."""
     if fmt.kind == "dataset":
-        quads = sorted(_dedupe(quads), key=lambda q: (str(q.graph_name), str(q.subject)))  # one block per graph
+        quads = sorted(_dedupe(quads), key=lambda q: (str(q.graph_name), *_reading_order(q)))
         return ox.serialize(quads, format=fmt.oxigraph, prefixes=_prefixes(fmt))
     triples = list(dict.fromkeys(ox.Triple(q.subject, q.predicate, q.object) for q in quads))
-    triples.sort(key=lambda t: str(t.subject))   # stable: one block per subject, statements in order
+    triples.sort(key=_reading_order)
     return ox.serialize(triples, format=fmt.oxigraph, prefixes=_prefixes(fmt))
+
+
+def _reading_order(t) -> tuple:
+    """One block per subject (per graph), rdf:type first, then properties and values in order."""
+    return (str(t.subject), t.predicate.value != RDF_TYPE, str(t.predicate), str(t.object))
 
 
 def _prefixes(fmt) -> dict[str, str] | None:
