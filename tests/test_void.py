@@ -16,7 +16,7 @@ import rdflib
 import requests
 from rdflib.compare import isomorphic
 
-from conftest import LiveServer
+from conftest import MAINTAINER_TOKEN, LiveServer
 from server import formats, iris
 
 pytestmark = pytest.mark.filterwarnings("ignore::DeprecationWarning")   # rdflib's own ConjunctiveGraph notices
@@ -271,3 +271,27 @@ def test_real_void_and_dumps(server, built_dataset):
     assert links > 0
     print(f"VoID of the real dataset: {totals}, linkset {links} links, "
           f"{len(list(void.objects(DATASET, VOID.subset)))} graphs, dumps {sizes}")
+
+
+def test_a_write_is_seen_at_once_in_void_dumps_and_documents(make_server):
+    """Statistics and dumps are cached per store version: a write makes new ones."""
+    live = make_server(dataset=SAMPLE)
+    before = fetch_void(live.url)
+    dump_before = requests.get(live.url + "/dumps/entente.nq", timeout=60).content
+    new, graph = iris.ID + "written-thing", iris.GRAPH + "test-write"
+    assert requests.get(live.url + "/id/written-thing.ttl", timeout=30).status_code == 404
+    update = f'INSERT DATA {{ GRAPH <{graph}> {{ <{new}> <{rdflib.RDFS.label}> "Written"@en ; a <{iris.ENT}Person> }} }}'
+    r = requests.post(live.url + "/sparql", data={"update": update},
+                      headers={"Authorization": f"Bearer {MAINTAINER_TOKEN}"}, timeout=60)
+    assert r.status_code in (200, 204), r.text
+    after = fetch_void(live.url)
+    assert number(after, DATASET, VOID.triples) == number(before, DATASET, VOID.triples) + 2
+    assert number(after, DATASET, VOID.entities) == number(before, DATASET, VOID.entities) + 1
+    assert graph in {str(g) for g in after.objects(None, SD.name)}
+    dump_url = rdflib.URIRef(live.url + "/dumps/entente.nq")
+    dump_after = requests.get(dump_url, headers={"Accept-Encoding": "identity"}, timeout=60).content
+    assert dump_after != dump_before and f"<{new}>".encode() in dump_after
+    assert str(after.value(dump_url, ENT.sha256)) == hashlib.sha256(dump_after).hexdigest()
+    r = requests.get(live.url + "/id/written-thing", headers={"Accept": "text/turtle"}, allow_redirects=False,
+                     timeout=30)
+    assert r.status_code == 303
