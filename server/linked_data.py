@@ -14,7 +14,6 @@ pages link to this server (see docs/linked-data.md).
 
 from __future__ import annotations
 
-import html
 from urllib.parse import quote, urlencode
 
 from flask import Blueprint, Response, current_app, request
@@ -116,33 +115,10 @@ def document(body: bytes, fmt: formats.Format, thing: str | None) -> Response:
 
 
 def html_document(store, iri: str) -> Response:
-    description = describe.describe(store, iri)
-    page = render_html(store, settings(), description)
-    return page if isinstance(page, Response) else document(page.encode("utf-8"), formats.HTML,
-                                                             iri[len(settings().base_iri):])
-
-
-def render_html(store, app_settings, description) -> str:
-    """The resource page: pages.render_html when the pages module provides it, else a plain page."""
     from . import pages
 
-    renderer = getattr(pages, "render_html", None)
-    if renderer is not None:
-        return renderer(store, app_settings, description)
-    return _plain_page(description)
-
-
-def _plain_page(d: describe.Description) -> str:
-    def show(node: describe.Node) -> str:
-        if node.kind == "iri":
-            return f'<a href="{html.escape(public(node.value))}">{html.escape(node.label or node.value)}</a>'
-        return html.escape(node.value)
-
-    rows = "".join(f"<tr><td>{show(s.subject)}</td><td>{show(s.predicate)}</td><td>{show(s.object)}</td></tr>"
-                   for s in d.outgoing + d.incoming)
-    title = html.escape(d.label or d.iri)
-    return (f"<!doctype html><html lang=en><meta charset=utf-8><title>{title}</title><h1>{title}</h1>"
-            f"<p><code>{html.escape(d.iri)}</code></p><table>{rows}</table></html>")
+    page = pages.render_html(store, settings(), describe.describe(store, iri))
+    return document(page.encode("utf-8"), formats.HTML, iri[len(settings().base_iri):])
 
 
 # --- VoID and dumps -----------------------------------------------------------------------------
