@@ -55,6 +55,11 @@ def validate(file: Path | None, rdf_format: str | None) -> None:
 @click.option("--query-timeout", type=float, default=None, help="Seconds per query [ENTENTE_QUERY_TIMEOUT].")
 @click.option("--max-results", type=int, default=None, help="Row/triple limit [ENTENTE_MAX_RESULTS].")
 @click.option("--public-url", default=None, help="Public URL of the server [ENTENTE_PUBLIC_URL].")
+@click.option("--service-allowlist", default=None,
+              callback=lambda ctx, param, v: None if v is None else tuple(p.strip() for p in v.split(",") if p.strip()),
+              help="SPARQL endpoints SERVICE may call, comma-separated [ENTENTE_SERVICE_ALLOWLIST].")
+@click.option("--service-timeout", type=float, default=None,
+              help="Seconds for a query that calls SERVICE [ENTENTE_SERVICE_TIMEOUT].")
 def serve(**options) -> None:
     """Load the dataset into the store (idempotently) and serve it with gunicorn."""
     from . import serving
