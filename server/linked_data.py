@@ -40,11 +40,6 @@ def public_root() -> str:
     return (settings().public_url or request.url_root).rstrip("/")
 
 
-def public(iri: str) -> str:
-    """Where `iri` can be fetched on this server (for Locations and HTML links)."""
-    return iris.to_public(iri, public_root(), settings().base_iri)
-
-
 def data_iri(path: str) -> str:
     """The data IRI a server path (without leading slash) names."""
     root = public_root()
@@ -103,13 +98,14 @@ def see_other(location: str) -> Response:
     return Response(body, 303, headers={"Location": location}, content_type="text/plain; charset=utf-8")
 
 
-def document(body: bytes, fmt: formats.Format, thing: str | None) -> Response:
+def document(body: bytes, fmt: formats.Format, thing: str | None, twins=DOCUMENT_FORMATS) -> Response:
+    """A document in `fmt`, with Link headers to the licence and to the other `twins` of `thing`."""
     response = Response(body, 200, content_type=f"{fmt.media_type}; charset=utf-8"
                         if fmt.media_type.startswith("text/") else fmt.media_type)
     links = [f'<{settings().license}>; rel="license"']
     if thing is not None:
         links += [f'<{public_root()}/{quote(thing)}.{f.extension}>; rel="alternate"; type="{f.media_type}"'
-                  for f in DOCUMENT_FORMATS if f is not fmt]
+                  for f in twins if f is not fmt]
     response.headers["Link"] = ", ".join(links)
     return response
 
@@ -138,7 +134,7 @@ def void_document(ext: str):
         raise NotFound(f"There is no VoID document in '.{ext}'. Try: "
                        + ", ".join(f"/void.{f.extension}" for f in VOID_FORMATS), where=request.path)
     quads = void.description(get_store(), settings(), public_root(), DUMP_FORMATS)
-    return document(describe.serialize(quads, fmt), fmt, "void")
+    return document(describe.serialize(quads, fmt), fmt, "void", VOID_FORMATS)
 
 
 @bp.route("/dumps/entente.<ext>")
