@@ -199,6 +199,36 @@ def article(store, article_iri: str = iris.ARTICLE) -> ArticleData | None:
     return ArticleData(article_iri, text, title, metadata, sentences, ordered, labels(store, wanted))
 
 
+# --- a named graph's own triples (claim pages, graph pages) ------------------------------------------------
+
+GRAPH_PAGE_LIMIT = 300
+
+
+@dataclass
+class GraphContent:
+    facts: list[Fact]
+    total: int
+    evidence: list[tuple[str, int, int, str]]   # claims: (span IRI, begin, end, quote)
+    labels: dict[str, str]
+
+
+def graph_content(store, graph: str, limit: int = GRAPH_PAGE_LIMIT) -> GraphContent | None:
+    """The first `limit` triples of the named graph `graph` (None if there is no such graph), and, when
+    the graph is a claim, its evidence spans."""
+    if not _safe_iri(graph) or graph not in store.graph_names():
+        return None
+    total = _int(store.select(f"SELECT (COUNT(*) AS ?n) WHERE {{ GRAPH <{graph}> {{ ?s ?p ?o }} }}")[0].get("n")) or 0
+    rows = store.select(f"SELECT ?s ?p ?o WHERE {{ GRAPH <{graph}> {{ ?s ?p ?o }} }} ORDER BY ?s ?p ?o LIMIT {limit}")
+    facts = [Fact(r["s"].value, r["p"].value, r["o"].value, _is_iri(r["o"])) for r in rows]
+    evidence = []
+    for r in store.select(f"""{PROLOGUE}SELECT DISTINCT ?span ?b ?e ?quote WHERE {{
+        <{graph}> ent:evidence ?span . ?span nif:beginIndex ?b ; nif:endIndex ?e .
+        OPTIONAL {{ ?span nif:anchorOf ?quote }} }} ORDER BY ?b ?e""", **UNION):
+        evidence.append((r["span"].value, _int(r["b"]), _int(r["e"]), _val(r.get("quote")) or ""))
+    wanted = {f.subject for f in facts} | {f.predicate for f in facts} | {f.object for f in facts if f.object_is_iri}
+    return GraphContent(facts, total, evidence, labels(store, wanted))
+
+
 # --- the home page ------------------------------------------------------------------------------------
 
 COUNTS = {

@@ -252,10 +252,40 @@ def _description_jsonld(description) -> list[dict]:
     return jsonld(triples)
 
 
+@dataclass
+class GraphView:
+    facts: list[FactView]
+    total: int
+    evidence: list[tuple[str, str]]      # (quote, link into the article)
+
+
+def graph_view(store, iri: str, base: str) -> GraphView | None:
+    content = page_data.graph_content(store, iri)
+    if content is None:
+        return None
+    lab = content.labels
+
+    def ln(value, is_iri=True):
+        return link(value, base, lab.get(value)) if is_iri else link(value, base, kind="literal")
+
+    return GraphView([FactView(ln(f.subject), ln(f.predicate), ln(f.object, f.object_is_iri)) for f in content.facts],
+                     content.total, [(quote, article_span_href(base, b, e)) for _, b, e, quote in content.evidence])
+
+
 def render_resource(store, settings, description) -> str:
     base = public_base(settings)
     iri = description.iri
     pictured = iri.startswith(iris.ID) and bool(page_data.relations(store, iri))
+    in_article = None
+    m = re.fullmatch(re.escape(iris.SPAN) + r"(\d+)-(\d+)", iri)
+    if m:
+        in_article = article_span_href(base, m.group(1), m.group(2))
+    modality = next((st.object for st in description.outgoing if st.predicate.value == iris.ENT + "modality"), None)
+    asserter = next((st.object for st in description.outgoing if st.predicate.value == iris.ENT + "assertedBy"), None)
+    claim_mark = None
+    if modality is not None:
+        claim_mark = (page_data.modality_key(modality.value),
+                      modality_text(modality.value, (asserter.label or curie(asserter.value)) if asserter else None))
     return _page(
         "resource.html", settings=settings, title=description.label or curie(iri), iri=iri,
         self_link=link(iri, base), types=[node_link(t, base) for t in description.types],
@@ -263,6 +293,7 @@ def render_resource(store, settings, description) -> str:
         outgoing=group_statements(description.outgoing, base, incoming=False),
         incoming=group_statements(description.incoming, base, incoming=True),
         exists=description.exists, picture_url=picture_url(base, iri) if pictured else None,
+        graph=graph_view(store, iri, base), in_article=in_article, claim_mark=claim_mark,
         alternates=alternates(iri, base), jsonld=script_json(_description_jsonld(description)),
         long_list=LONG_LIST, base=base)
 
