@@ -101,10 +101,8 @@ def _parse_request(cid: str):
 # --- validation -----------------------------------------------------------------------------------
 
 def _validate(ds):
-    from . import validation
-
     started = time.perf_counter()
-    report = validation.validate(ds, with_ontology=True)
+    report = submissions.validate(ds)
     log.info("validated %d quads in %.3f s: conforms=%s", submissions.triple_count(ds),
              time.perf_counter() - started, report.conforms)
     return report
