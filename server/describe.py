@@ -14,7 +14,8 @@ per graph that holds it.
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+import re
+from dataclasses import dataclass
 
 import pyoxigraph as ox
 
@@ -138,6 +139,8 @@ def description_quads(store, iri: str, *, incoming_limit: int = INCOMING_LIMIT,
     graph, graph_size = _named_graph(store, iri)
     if graph and 0 < graph_size <= GRAPH_CONTENT_LIMIT:
         quads += store.quads(graph)
+        for fragment_graph in _fragment_graphs(store, iri):   # <iri#claim-1>: resolved through <iri>
+            quads += store.quads(fragment_graph)
 
     mentioned = {t for q in quads for t in (q.subject, q.predicate, q.object) if isinstance(t, ox.NamedNode)}
     graphs = {q.graph_name.value for q in quads if isinstance(q.graph_name, ox.NamedNode)}
@@ -266,6 +269,18 @@ def _named_graph(store, iri: str) -> tuple[str | None, int]:
     return graph, int(rows[0]["n"].value)
 
 
+def _fragment_graphs(store, iri: str) -> list[str]:
+    """Graphs named by hash IRIs of `iri` (a contribution's claim graphs <…/contribution/7#claim-1>)."""
+    return [g for g in store.graph_names() if g.startswith(iri + "#")] if "#" not in iri else []
+
+
+def _contribution_of(graph: str) -> str | None:
+    """The contribution a graph belongs to: <…/contribution/7> for itself, <…#claim-1> and <…/x>."""
+    if not graph.startswith(iris.CONTRIBUTION):
+        return None
+    return iris.CONTRIBUTION + re.split(r"[#/]", graph[len(iris.CONTRIBUTION):], maxsplit=1)[0]
+
+
 def _metadata_rows(store, graphs) -> list[dict]:
     """Every statement about the given graph names (their claim metadata), with the graph holding it."""
     rows = []
@@ -298,7 +313,7 @@ def _evidence(store, graphs, labels: dict[str, str]) -> dict[str, list[Evidence]
     result: dict[str, list[Evidence]] = {}
     for graph in graphs:
         m = meta.get(graph, {})
-        contribution = graph if graph.startswith(iris.CONTRIBUTION) else None
+        contribution = _contribution_of(graph)
         modality = _first(m.get(iris.ENT + "modality"))
         if modality is None and contribution is None:
             continue

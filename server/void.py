@@ -24,6 +24,7 @@ import hashlib
 import threading
 from dataclasses import dataclass
 from datetime import datetime, timezone
+from urllib.parse import quote
 
 import pyoxigraph as ox
 
@@ -166,9 +167,9 @@ def _compute(store, base: str) -> Statistics:
 
 def subset_iri(graph: str) -> str:
     """The IRI of the void:subset for a named graph: a hash IRI of the dataset, resolved via /void."""
-    local = graph[len(iris.BASE):] if graph.startswith(iris.BASE) else \
+    local = quote(graph[len(iris.BASE):], safe="/:-._~") if graph.startswith(iris.BASE) else \
         "graph-" + hashlib.sha256(graph.encode()).hexdigest()[:16]
-    return f"{iris.DATASET}#{local}"
+    return f"{iris.DATASET}#{local}"     # contribution/7#claim-1 → dataset#contribution/7%23claim-1
 
 
 def partition_iri(kind: str, term: str) -> str:

@@ -146,7 +146,9 @@ def test_dataset_formats_keep_the_claim_graphs(ld):
         graphs = graphs_of(get(f"{ld.url}/id/hezbollah.{fmt.extension}").content, fmt)
         assert (ID["iran-ruling-clerics"], ENT.finances, ID.hezbollah) in graphs[KINDS["claim"]]
         assert (rdflib.URIRef(KINDS["claim"]), ENT.modality, ENT.ReportedClaim) in graphs[iris.GRAPH_CLAIMS]
-        assert (ID.hezbollah, ENT.backs, ID.iran) in graphs[iris.CONTRIBUTION + "c42"]
+        assert (ID.hezbollah, ENT.backs, ID.iran) in graphs[iris.CONTRIBUTION + "c42#claim-1"]
+        assert (rdflib.URIRef(iris.CONTRIBUTION + "c42#claim-1"), ENT.modality, ENT.IndirectSpeech) \
+            in graphs[iris.CONTRIBUTION + "c42"]
         assert all(g.startswith(iris.BASE) for g in graphs), "every triple of a description comes from a named graph"
 
 
@@ -155,6 +157,14 @@ def test_a_graph_document_holds_the_graph(ld):
     assert set(graphs[KINDS["claim"]]) == {(ID["iran-ruling-clerics"], ENT.finances, ID.hezbollah)}
     linkset = parse(get(ld.url + "/graph/linkset/wikidata.nt").content, formats.by_name("nt"))
     assert (ID.russia, rdflib.OWL.sameAs, rdflib.URIRef("http://www.wikidata.org/entity/Q159")) in linkset
+
+
+def test_a_contribution_document_holds_its_record_metadata_and_claim_graphs(ld):
+    graphs = graphs_of(get(ld.url + "/contribution/c42.trig").content, formats.by_name("trig"))
+    claim = rdflib.URIRef(iris.CONTRIBUTION + "c42#claim-1")
+    assert (rdflib.URIRef(iris.CONTRIBUTION + "c42"), ENT.state, ENT.Accepted) in graphs[iris.GRAPH + "contributions"]
+    assert (claim, ENT.assertedBy, ID["us-congressional-reports"]) in graphs[iris.CONTRIBUTION + "c42"]
+    assert set(graphs[str(claim)]) == {(ID.hezbollah, ENT.backs, ID.iran)}
 
 
 def test_hash_iris_resolve_through_the_ontology_document(ld):
