@@ -1,0 +1,211 @@
+"""`entente build`: seeds/ + data/ + ontology/ → validate (shapes/) → reason (HermiT) → one TriG file.
+
+Sources are parsed with rdflib (pySHACL and the reasoner need rdflib graphs anyway); the output is
+written with pyoxigraph's TriG serializer from quads sorted by (graph, subject, predicate, object),
+with blank nodes relabelled canonically per graph, so rebuilding unchanged sources gives the same bytes.
+Nothing is written to the default graph.
+"""
+
+from __future__ import annotations
+
+import datetime
+import hashlib
+import os
+import sys
+import tempfile
+import time
+from collections import Counter
+from pathlib import Path
+
+import pyoxigraph as ox
+import rdflib
+from rdflib import BNode, Literal, URIRef
+from rdflib.compare import to_canonical_graph
+from rdflib.namespace import RDF
+
+from . import iris, validation
+from .settings import PROJECT_ROOT
+
+SEEDS_DIR = PROJECT_ROOT / "seeds"
+DATA_DIR = PROJECT_ROOT / "data"
+ONTOLOGY_DIR = PROJECT_ROOT / "ontology"
+NIF = rdflib.Namespace(iris.PREFIXES["nif"])
+ENT = rdflib.Namespace(iris.ENT)
+DEFAULT = rdflib.graph.DATASET_DEFAULT_GRAPH_ID
+
+
+class BuildError(Exception):
+    """A source problem the build cannot go past; the message says which file and what."""
+
+
+def load_sources(seeds: Path = SEEDS_DIR, data: Path = DATA_DIR, ontology: Path = ONTOLOGY_DIR) -> rdflib.Dataset:
+    """All sources in one dataset: graph:article (seed text + metadata.ttl), data/*.trig as they name
+    their graphs, and ontology/*.ttl in graph:ontology."""
+    ds = rdflib.Dataset()
+    article = ds.graph(URIRef(iris.GRAPH_ARTICLE))
+    text_path = seeds / Path(iris.SEED_FILE).name
+    if not text_path.exists():
+        raise BuildError(f"{text_path}: the article text is missing")
+    raw = text_path.read_bytes()
+    text = raw.decode("utf-8")
+    subject = URIRef(iris.ARTICLE)
+    article.add((subject, RDF.type, NIF.Context))
+    article.add((subject, RDF.type, ENT.NewsArticle))
+    article.add((subject, NIF.isString, Literal(text)))
+    article.add((subject, ENT.sha256, Literal(hashlib.sha256(raw).hexdigest())))
+    metadata = seeds / "metadata.ttl"
+    if metadata.exists():
+        _parse(article, metadata, "turtle")
+
+    for path in sorted(data.glob("*.trig")):
+        part = rdflib.Dataset()
+        _parse(part, path, "trig")
+        for s, p, o, g in part.quads((None, None, None, None)):
+            name = g if isinstance(g, URIRef) else getattr(g, "identifier", DEFAULT)
+            if name == DEFAULT:
+                raise BuildError(f"{path}: triple in the default graph ({s.n3()} {p.n3()} …); "
+                                 "every triple belongs in a named graph")
+            if str(name) == iris.GRAPH_ONTOLOGY or str(name).startswith(iris.GRAPH_INFERRED):
+                raise BuildError(f"{path}: writes into {name}, which the build owns")
+            ds.graph(name).add((s, p, o))
+
+    onto = ds.graph(URIRef(iris.GRAPH_ONTOLOGY))
+    for path in sorted(ontology.glob("*.ttl")):
+        _parse(onto, path, "turtle")
+    return ds
+
+
+def _parse(target, path: Path, fmt: str) -> None:
+    try:
+        target.parse(path, format=fmt)
+    except Exception as e:  # rdflib's parsers raise many kinds; their messages give the line
+        raise BuildError(f"{path}: cannot parse as {fmt}: {e}") from e
+
+
+def to_quads(ds: rdflib.Dataset) -> list[ox.Quad]:
+    """Sorted pyoxigraph quads; blank nodes get labels derived from their graph's canonical form."""
+    quads = []
+    for g in ds.graphs():
+        if g.identifier == DEFAULT or not len(g):
+            continue
+        graph_name = ox.NamedNode(str(g.identifier))
+        source = g
+        if any(isinstance(t, BNode) for triple in g for t in triple):
+            tag = hashlib.sha256(str(g.identifier).encode()).hexdigest()[:8]
+            source = [tuple(BNode(f"g{tag}{t}") if isinstance(t, BNode) else t for t in triple)
+                      for triple in to_canonical_graph(g)]
+        for s, p, o in source:
+            quads.append(ox.Quad(_term(s), _term(p), _term(o), graph_name))
+    quads.sort(key=lambda q: (q.graph_name.value, _key(q.subject), q.predicate.value, _key(q.object)))
+    return quads
+
+
+def _term(t):
+    if isinstance(t, URIRef):
+        return ox.NamedNode(str(t))
+    if isinstance(t, BNode):
+        return ox.BlankNode(str(t))
+    if t.language:
+        return ox.Literal(str(t), language=t.language)
+    if t.datatype:
+        return ox.Literal(str(t), datatype=ox.NamedNode(str(t.datatype)))
+    return ox.Literal(str(t))
+
+
+def _key(term) -> tuple:
+    if isinstance(term, ox.Literal):
+        return (2, term.value, term.language or "", term.datatype.value)
+    return (0 if isinstance(term, ox.NamedNode) else 1, term.value)
+
+
+def write_trig(quads: list[ox.Quad], out: Path) -> int:
+    """Write atomically (temp file + rename) so a failed build never leaves half a dataset."""
+    out.parent.mkdir(parents=True, exist_ok=True)
+    data = ox.serialize(quads, format=ox.RdfFormat.TRIG, prefixes=iris.PREFIXES)
+    fd, tmp = tempfile.mkstemp(dir=out.parent, prefix=out.name, suffix=".tmp")
+    with os.fdopen(fd, "wb") as f:
+        f.write(data)
+        f.flush()
+        os.fsync(f.fileno())
+    os.replace(tmp, out)
+    return len(data)
+
+
+def sources_time() -> datetime.datetime:
+    """The time recorded for this build: $SOURCE_DATE_EPOCH (reproducible-builds.org) if set, else the
+    newest modification time of the sources, so that rebuilding unchanged sources gives the same bytes."""
+    if os.environ.get("SOURCE_DATE_EPOCH"):
+        stamp = int(os.environ["SOURCE_DATE_EPOCH"])
+    else:
+        paths = [p for d in (SEEDS_DIR, DATA_DIR, ONTOLOGY_DIR, validation.SHAPES_DIR) if d.exists()
+                 for p in d.iterdir() if p.is_file()]
+        stamp = max((p.stat().st_mtime for p in paths), default=0)
+    return datetime.datetime.fromtimestamp(int(stamp), datetime.timezone.utc)
+
+
+def graph_kind(name: str) -> str:
+    if name.startswith(iris.CLAIM):
+        return "claim graphs"
+    if name.startswith(iris.GRAPH_INFERRED + "/"):
+        return "inferred graphs"
+    return name.replace(iris.GRAPH, "graph:")
+
+
+def summary(quads: list[ox.Quad]) -> list[str]:
+    per_graph = Counter(q.graph_name.value for q in quads)
+    kinds: dict[str, list[int]] = {}
+    for name, n in per_graph.items():
+        k = kinds.setdefault(graph_kind(name), [0, 0])
+        k[0] += 1
+        k[1] += n
+    lines = [f"  {kind:<28} {graphs:>4} graph(s) {triples:>7} triples" for kind, (graphs, triples) in sorted(kinds.items())]
+    lines.append(f"  {'total':<28} {len(per_graph):>4} graph(s) {len(quads):>7} triples")
+    return lines
+
+
+def main(out: Path, reason: bool = True) -> int:
+    """Build the dataset into `out`; 0 on success, 1 on invalid sources, violations or reasoner failure."""
+    timings = {}
+    t = time.perf_counter()
+    try:
+        ds = load_sources()
+    except BuildError as e:
+        print(f"entente build: {e}", file=sys.stderr)
+        return 1
+    timings["load"] = time.perf_counter() - t
+
+    t = time.perf_counter()
+    report = validation.validate(ds, with_ontology=True)
+    timings["validate"] = time.perf_counter() - t
+    if not report.conforms or report.checked == 0:
+        print(report.to_text())
+        print("entente build: the sources do not conform to the shapes; nothing written", file=sys.stderr)
+        return 1
+
+    if reason:
+        from . import reasoning
+
+        t = time.perf_counter()
+        try:
+            result = reasoning.reason(ds, when=sources_time())
+        except reasoning.ReasoningError as e:
+            print(f"entente build: reasoning failed: {e}", file=sys.stderr)
+            return 1
+        for name, triples in result.graphs.items():
+            graph = ds.graph(URIRef(name))
+            for triple in triples:
+                graph.add(triple)
+        timings["reason"] = time.perf_counter() - t
+
+    t = time.perf_counter()
+    quads = to_quads(ds)
+    size = write_trig(quads, out)
+    timings["write"] = time.perf_counter() - t
+
+    print(f"entente build: wrote {out} ({size:,} bytes)")
+    print("\n".join(summary(quads)))
+    print(f"  SHACL: conforms; {report.checked} focus nodes checked against {report.shapes} shapes")
+    if reason:
+        print(f"  HermiT: {result.describe()}")
+    print("  timings: " + ", ".join(f"{k} {v:.2f}s" for k, v in timings.items()))
+    return 0
