@@ -12,7 +12,7 @@ import rdflib
 import requests
 from rdflib.compare import isomorphic
 
-from conftest import LiveServer
+from conftest import CONTRIBUTOR_TOKEN, MAINTAINER_TOKEN, LiveServer
 from server import formats, iris
 
 pytestmark = pytest.mark.filterwarnings("ignore::DeprecationWarning")   # rdflib's own ConjunctiveGraph notices
@@ -301,3 +301,32 @@ def test_real_documents_agree_across_formats(server, built_dataset):
         for fmt in formats.RDF:
             other = parse(get(f"{server.url}{path}.{fmt.extension}").content, fmt)
             assert isomorphic(other, reference), f"{path}.{fmt.extension} differs from {path}.ttl"
+
+
+# --- a contribution, end to end -----------------------------------------------------------------------
+
+def test_a_contribution_dereferences_before_and_after_it_is_accepted(make_server):
+    live = make_server(dataset=SAMPLE)
+    body = (Path(__file__).parent / "data" / "contributions" / "good-katz-friendly.trig").read_bytes()
+    r = requests.post(live.url + "/contributions", data=body, timeout=120,
+                      headers={"Content-Type": "application/trig", "Authorization": f"Bearer {CONTRIBUTOR_TOKEN}"})
+    assert r.status_code == 201, r.text
+    location, contribution = r.headers["Location"], r.json()["iri"]
+    assert location == live.url + thing_path(contribution)
+    seen = get(location, "application/trig")
+    assert seen.status_code == 303 and seen.headers["Location"] == location + ".trig"
+    pending = graphs_of(get(location + ".trig").content, formats.by_name("trig"))
+    assert set(pending) == {iris.GRAPH + "contributions"}         # the record only: pending data is not served
+    claim = rdflib.URIRef(contribution + "#katz-russia-israel")
+    assert (ID.russia, ENT.friendlyWith, ID.israel) not in parse(get(live.url + "/id/russia.ttl").content,
+                                                                 formats.by_name("turtle"))
+
+    r = requests.post(f"{live.url}/contributions/{r.json()['id']}/accept", data={"reason": "checked"}, timeout=120,
+                      headers={"Authorization": f"Bearer {MAINTAINER_TOKEN}"})
+    assert r.status_code == 200, r.text
+    accepted = graphs_of(get(location + ".trig").content, formats.by_name("trig"))
+    assert set(accepted[str(claim)]) == {(ID.russia, ENT.friendlyWith, ID.israel)}
+    assert (claim, ENT.assertedBy, ID["mark-katz"]) in accepted[contribution]
+    russia = graphs_of(get(live.url + "/id/russia.trig").content, formats.by_name("trig"))
+    assert (ID.russia, ENT.friendlyWith, ID.israel) in russia[str(claim)]      # in the entity's document,
+    assert (claim, ENT.modality, ENT.DirectQuote) in russia[contribution]       # with its evidence
