@@ -26,6 +26,10 @@ WIKIDATA = "http://www.wikidata.org/entity/"
 RDF_TYPE = page_data.RDF_TYPE
 RDFS_LABEL = page_data.RDFS + "label"
 LONG_LIST = 12      # values of one property shown before the rest is folded away
+# labels for the few W3C terms whose own labels are not in the store
+KNOWN_LABELS = {RDF_TYPE: "type", RDFS_LABEL: "label", page_data.RDFS + "comment": "comment",
+                page_data.OWL + "sameAs": "same as", page_data.SKOS + "altLabel": "also called",
+                page_data.SKOS + "definition": "definition"}
 
 
 # --- links ---------------------------------------------------------------------------------------------
@@ -153,7 +157,7 @@ def link(value: str, base: str, label: str | None = None, kind: str = "iri", dat
     if kind != "iri":
         return Link(value, None, value, kind, None, datatype, language)
     wd = wikidata_id(value)
-    text = label or (f"Wikidata {wd}" if wd else curie(value))
+    text = label or KNOWN_LABELS.get(value) or (f"Wikidata {wd}" if wd else curie(value))
     return Link(text, href(value, base), value, "iri", wd, ours=value.startswith(iris.BASE))
 
 
@@ -272,9 +276,23 @@ def graph_view(store, iri: str, base: str) -> GraphView | None:
                      content.total, [(quote, article_span_href(base, b, e)) for _, b, e, quote in content.evidence])
 
 
+def fill_labels(store, description) -> None:
+    """Give a label to every IRI node of the description that came without one (properties, classes)."""
+    nodes = [n for st in list(description.outgoing) + list(description.incoming)
+             for n in (st.subject, st.predicate, st.object)] + list(description.types)
+    missing = {n.value for n in nodes if n.kind == "iri" and not n.label}
+    if not missing:
+        return
+    found = page_data.labels(store, missing)
+    for n in nodes:
+        if n.kind == "iri" and not n.label and n.value in found:
+            n.label = found[n.value]
+
+
 def render_resource(store, settings, description) -> str:
     base = public_base(settings)
     iri = description.iri
+    fill_labels(store, description)
     pictured = iri.startswith(iris.ID) and bool(page_data.relations(store, iri))
     in_article = None
     m = re.fullmatch(re.escape(iris.SPAN) + r"(\d+)-(\d+)", iri)
