@@ -99,6 +99,13 @@ class ClaimInfo:
     asserter: str | None
     facts: list[Fact] = field(default_factory=list)
 
+    @property
+    def contribution(self) -> str | None:
+        """The contribution this claim came in with (its graph is <…/contribution/<id>#…>), if any."""
+        if self.iri.startswith(iris.CONTRIBUTION):
+            return self.iri.split("#", 1)[0]
+        return None
+
 
 @dataclass
 class Span:
@@ -159,7 +166,7 @@ def article(store, article_iri: str = iris.ARTICLE) -> ArticleData | None:
                                   _val(row.get("reason"))))
     sentences.sort(key=lambda s: (s.begin, s.end))
 
-    spans: dict[str, Span] = {}
+    spans: dict[tuple[int, int], Span] = {}
     claims: dict[str, ClaimInfo] = {}
     for row in store.select(f"""{PROLOGUE}SELECT ?span ?b ?e ?anchor ?sentence ?claim ?modality ?who WHERE {{
         ?claim ent:evidence ?span .
@@ -171,8 +178,11 @@ def article(store, article_iri: str = iris.ARTICLE) -> ArticleData | None:
         b, e = _int(row["b"]), _int(row["e"])
         if b is None or e is None or not (0 <= b < e <= len(text)):
             continue
-        key = row["span"].value
-        span = spans.setdefault(key, Span(key, b, e, _val(row.get("anchor")) or text[b:e], _val(row.get("sentence"))))
+        # one span per stretch of text: a contribution may cite the same words under its own span IRI
+        span = spans.setdefault((b, e), Span(row["span"].value, b, e, _val(row.get("anchor")) or text[b:e],
+                                             _val(row.get("sentence"))))
+        if span.sentence is None:
+            span.sentence = _val(row.get("sentence"))
         claim_iri = row["claim"].value
         claim = claims.setdefault(claim_iri, ClaimInfo(claim_iri, _val(row.get("modality")), _val(row.get("who"))))
         if claim not in span.claims:

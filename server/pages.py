@@ -404,6 +404,7 @@ class ClaimView:
     modality_text: str
     asserter: Link | None
     facts: list[FactView]
+    contribution: Link | None = None
 
 
 @dataclass
@@ -433,7 +434,8 @@ def render_article(store, settings, description) -> str:
             claims.append(ClaimView(link(c.iri, base, curie(c.iri)), page_data.modality_key(c.modality),
                                     modality_text(c.modality, asserter.text if asserter else None),
                                     asserter, [FactView(ln(f.subject), ln(f.predicate), ln(f.object, f.object_is_iri))
-                                               for f in c.facts]))
+                                               for f in c.facts],
+                                    link(c.contribution, base, "contributed") if c.contribution else None))
         spans.append(SpanView(s.key, i, s.anchor, link(s.sentence, base, curie(s.sentence)) if s.sentence else None,
                               claims))
     quiet = [(link(s.iri, base, f"sentence {s.number}" if s.number else curie(s.iri)), data.text[s.begin:s.end],

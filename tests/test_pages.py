@@ -16,7 +16,7 @@ import rdflib
 import requests
 
 import pagetools
-from conftest import MAINTAINER_TOKEN
+from conftest import CONTRIBUTOR_TOKEN, MAINTAINER_TOKEN
 from pagetools import get_page, select
 from server import iris
 
@@ -370,8 +370,39 @@ def hostile(site, tmp_path_factory):
     dataset = Path(args[args.index("--dataset") + 1])
     live = LiveServer(tmp_path_factory.mktemp("hostile") / "store", dataset).start()
     key = insert_hostile_literals(live)
+    contribute(live, ROOT / "tests" / "data" / "contributions" / "good-katz-friendly.trig")
     yield live, key
     live.stop()
+
+
+def contribute(live, path: Path) -> str:
+    """Send a contribution as a contributor and accept it as a maintainer; → the contribution's IRI."""
+    sent = requests.post(live.url + "/contributions", data=path.read_bytes(), timeout=120,
+                         headers={"Content-Type": "application/trig", "Authorization": f"Bearer {CONTRIBUTOR_TOKEN}"})
+    assert sent.status_code == 201, sent.text
+    accepted = requests.post(f"{live.url}/contributions/{sent.json()['id']}/accept", data={"reason": "checked"},
+                             headers={"Authorization": f"Bearer {MAINTAINER_TOKEN}"}, timeout=120)
+    assert accepted.status_code == 200, accepted.text
+    return sent.json()["iri"]
+
+
+def test_contributed_statements_are_marked_contributed(hostile):
+    live, _ = hostile
+    quote, anchor = "Russia is friendly with Israel", "#span-2392-2422"
+    _, page = get_page(live.url + "/id/russia.html")
+    lines = [li for li in page.find_all("li", cls="ev") if quote in li.text()
+             and any(a.attrs["href"].endswith(anchor) for a in li.find_all("a", cls="to-article"))]
+    contributed = [li for li in lines if li.find_all("a", cls="contributed")]
+    assert contributed, [words(li.text()) for li in lines]
+    assert "quoted: Mark Katz said this" in words(contributed[0].text())
+    badge = contributed[0].find_all("a", cls="contributed")[0]
+    assert badge.attrs["href"].startswith(live.url + "/contribution/")
+    # the article page lists the contributed claim under the same words, once
+    spans = {f"{r['b']}-{r['e']}" for r in select(live.url, SPANS)}
+    _, article = get_page(live.url + "/id/bloomberg-iran-russia-2015.html")
+    assert len(article.by_id("text").find_all("a", cls="ref")) == len(spans)
+    item = article.by_id("facts-2392-2422")
+    assert item.find_all("a", cls="contributed")
 
 
 HOSTILE_PAGES = {   # page → the hostile literals it shows
