@@ -84,10 +84,15 @@ def check_verification_record(g: Graph, node: URIRef) -> list[str]:
         problems.append(f"{node} has no dcterms:date (xsd:date) of the check")
     target = next(iter(g.objects(node, ENT.linkObject)), None)
     if target is not None and quotes:
-        number = re.search(r"[QP]([0-9]+)$", str(target))
-        # the quote must carry the identifier itself: "Q794" or SpocWiki's "WD~Label,794" form
-        if number and not any(re.search(rf"(\b[QP]{number.group(1)}\b|,{number.group(1)}\b)", str(q)) for q in quotes):
-            problems.append(f"{node}: the quote does not contain {target.rsplit('/', 1)[-1]}")
+        number = re.search(r"([QP])([0-9]+)$", str(target))
+        # the quote must carry the identifier itself: "Q794" or SpocWiki's "WD~Label,794" form; a page whose
+        # address *is* the item (inventaire.io/entity/…wd:Q41053) may carry it in the source IRI instead
+        if number:
+            ident = number.group(1) + number.group(2)
+            in_quote = any(re.search(rf"(\b{ident}\b|,{number.group(2)}\b)", str(q)) for q in quotes)
+            in_address = any(re.search(rf"(wd:|/entity/|/wiki/){ident}(?![0-9])", str(s)) for s in sources)
+            if not (in_quote or in_address):
+                problems.append(f"{node}: neither the quote nor the source address contains {ident}")
     return problems
 
 
@@ -296,7 +301,17 @@ def test_accepts_a_complete_record_and_rejects_a_quote_without_the_qid():
     assert check_links_verified(good) == []
     wrong = bad(f"id:iran owl:sameAs wd:Q794 . <https://example.org/v> a ent:LinkVerification ; "
                 f"{GOOD_RECORD.replace('Q794 Iran', 'Q7947 Iran')}")
-    assert check_links_verified(wrong) == ["https://example.org/v: the quote does not contain Q794"]
+    assert check_links_verified(wrong) == ["https://example.org/v: neither the quote nor the source address contains Q794"]
+
+
+def test_accepts_the_qid_in_an_item_address_but_not_a_longer_one():
+    """inventaire.io pages are addressed by the item (…wd:Q794): the address may carry the QID; Q7947 is not Q794."""
+    quote_without_qid = GOOD_RECORD.replace('Q794 Iran', 'Iran, sovereign state in Western Asia')
+    for address, ok in [("https://inventaire.io/entity/wdt:P921-wd:Q794?lang=en", True),
+                        ("https://inventaire.io/entity/wd:Q7947", False), ("https://example.org/table", False)]:
+        record = quote_without_qid.replace("https://example.org/table", address)
+        ds = bad(f"id:iran owl:sameAs wd:Q794 . <https://example.org/v> a ent:LinkVerification ; {record}")
+        assert (check_links_verified(ds) == []) is ok, address
 
 
 def test_rejects_a_stale_verification_record():
