@@ -251,8 +251,11 @@ def service_description(endpoint_url: str) -> list:
 # --- /store: the Graph Store HTTP Protocol --------------------------------------------------------
 
 @bp.route("/store", methods=["GET", "PUT", "POST", "DELETE"])
-def graph_store():
-    graph = _target_graph()
+@bp.route("/store/<path:_rest>", methods=["GET", "PUT", "POST", "DELETE"])
+def graph_store(_rest: str | None = None):
+    """Indirect identification (/store?graph=…, /store?default) and direct (/store/<path>: the graph's
+    name is the request URL itself, GSP §4.1)."""
+    graph = _target_graph() if _rest is None else _direct_graph()
     store = get_store()
     if request.method in ("GET", "HEAD"):
         if graph is None:
@@ -306,6 +309,13 @@ def _target_graph() -> str | None:
         except ValueError as e:
             raise BadRequest(f"graph= must be an absolute IRI: {e}", where="graph") from e
     return None
+
+
+def _direct_graph() -> str:
+    if request.args:
+        raise BadRequest("A graph URL under /store/ names the graph itself; it takes no ?graph= or ?default.",
+                         where="graph")
+    return request.base_url
 
 
 def _request_triples(graph: str) -> list:

@@ -258,3 +258,13 @@ def test_readers_during_writes_see_the_old_or_the_new_graph_never_a_mix(live):
             t.join()
     assert errors == []
     assert seen and seen <= set(range(1, 6))
+
+
+def test_gsp_direct_graph_identification(live):
+    url = live.url + "/store/people/jane.ttl"          # the graph's name is this URL itself
+    r = requests.put(url, data=f"<{EX}jane> <{EX}name> 'Jane' .", headers={**MAINTAINER, "Content-Type": "text/turtle"})
+    assert r.status_code == 201
+    assert "Jane" in requests.get(url, headers={"Accept": "text/turtle"}).text
+    assert ask(live, f"GRAPH <{url}> {{ <{EX}jane> <{EX}name> 'Jane' }}")
+    assert requests.delete(url, headers=MAINTAINER).status_code == 204
+    assert requests.get(url).status_code == 404
