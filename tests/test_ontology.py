@@ -1,6 +1,7 @@
 """The ontology, the article's metadata and the competency questions, checked on the real files.
 
 - ontology/entente.ttl parses, carries its metadata, gives every ent: term a label and a definition,
+  is in the OWL 2 DL profile (the OWL API's checker, with the Wikidata alignments),
   declares every IRI it uses exactly once as one kind of entity (OWL 2 DL, no punning);
 - HermiT (owlready2) finds it consistent with no unsatisfiable class — and does notice an
   inconsistency when a fact breaks an axiom, so the check can fail;
@@ -223,6 +224,60 @@ def test_hermit_rejects_a_modality_that_is_two_modalities(onto):
     bad.add((ENT.Hedged, OWL.sameAs, ENT.ArticleVoice))
     with pytest.raises(owlready2.OwlReadyInconsistentOntologyError):
         run_hermit(bad)
+
+
+# ---------------------------------------------------------------------------------------------
+# OWL 2 DL profile, checked by the OWL API (bundled in owlready2's HermiT.jar)
+# ---------------------------------------------------------------------------------------------
+
+DL_CHECK_JAVA = """
+import java.io.File;
+import org.semanticweb.owlapi.apibinding.OWLManager;
+import org.semanticweb.owlapi.model.*;
+import org.semanticweb.owlapi.profiles.*;
+
+public class DLCheck {
+    public static void main(String[] args) throws Exception {
+        OWLOntology o = OWLManager.createOWLOntologyManager().loadOntologyFromOntologyDocument(new File(args[0]));
+        OWLProfileReport r = new OWL2DLProfile().checkOntology(o);
+        for (OWLProfileViolation v : r.getViolations()) System.out.println("VIOLATION " + v);
+        System.out.println("AXIOMS " + o.getAxiomCount() + " IN-PROFILE " + r.isInProfile());
+    }
+}
+"""
+
+
+def owl2_dl_violations(graph: rdflib.Graph, workdir: Path) -> tuple[int, list[str]]:
+    """(axiom count, violations) of the OWL API's OWL 2 DL profile checker run over `graph`."""
+    import subprocess
+
+    source, document = workdir / "DLCheck.java", workdir / "ontology.owl"
+    source.write_text(DL_CHECK_JAVA)
+    graph.serialize(document, format="xml")
+    hermit_jar = Path(owlready2.__file__).parent / "hermit" / "HermiT.jar"
+    result = subprocess.run([owlready2.JAVA_EXE, "-cp", str(hermit_jar), str(source), str(document)],
+                            capture_output=True, text=True, timeout=300)
+    assert result.returncode == 0, result.stderr[-2000:]
+    axioms = int(re.search(r"AXIOMS (\d+)", result.stdout).group(1))
+    return axioms, [line for line in result.stdout.splitlines() if line.startswith("VIOLATION")]
+
+
+def test_ontology_with_its_wikidata_alignments_is_in_the_owl2_dl_profile(onto, tmp_path):
+    published = rdflib.Graph()
+    for path in sorted((ROOT / "ontology").glob("*.ttl")):  # what the build puts in graph:ontology
+        published.parse(path, format="turtle")
+    axioms, violations = owl2_dl_violations(published, tmp_path)
+    assert axioms >= 900
+    assert violations == []
+
+
+def test_owl2_dl_check_catches_a_punned_property(onto, tmp_path):
+    bad = rdflib.Graph()
+    for t in onto:
+        bad.add(t)
+    bad.add((ENT.backs, RDF.type, OWL.DatatypeProperty))  # an object property also used as a data property
+    _, violations = owl2_dl_violations(bad, tmp_path)
+    assert any("backs" in v for v in violations), violations
 
 
 # ---------------------------------------------------------------------------------------------
