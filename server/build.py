@@ -177,6 +177,7 @@ def main(out: Path, reason: bool = True) -> int:
     t = time.perf_counter()
     report = validation.validate(ds, with_ontology=True)
     timings["validate"] = time.perf_counter() - t
+    warnings = [r for r in report.results if r.severity != validation.SH.Violation]
     if not report.conforms or report.checked == 0:
         print(report.to_text())
         print("entente build: the sources do not conform to the shapes; nothing written", file=sys.stderr)
@@ -204,7 +205,8 @@ def main(out: Path, reason: bool = True) -> int:
 
     print(f"entente build: wrote {out} ({size:,} bytes)")
     print("\n".join(summary(quads)))
-    print(f"  SHACL: conforms; {report.checked} focus nodes checked against {report.shapes} shapes")
+    print(f"  SHACL: conforms; {report.checked} focus nodes checked against {report.shapes} shapes; "
+          f"{len(warnings)} warning(s)" + "".join("\n    " + line for line in report.to_text().splitlines()[:-1]))
     if reason:
         print(f"  HermiT: {result.describe()}")
     print("  timings: " + ", ".join(f"{k} {v:.2f}s" for k, v in timings.items()))
