@@ -239,6 +239,11 @@ def graph_content(store, graph: str, limit: int = GRAPH_PAGE_LIMIT) -> GraphCont
     return GraphContent(facts, total, evidence, labels(store, wanted))
 
 
+def incoming_query(iri: str) -> str:
+    """A query for every statement pointing at `iri` (linked from pages that show only the first ones)."""
+    return f"SELECT ?subject ?property ?graph WHERE {{ GRAPH ?graph {{ ?subject ?property <{iri}> }} }}\nORDER BY ?property ?subject"
+
+
 # --- the home page ------------------------------------------------------------------------------------
 
 COUNTS = {

@@ -25,7 +25,6 @@ bp = Blueprint("pages", __name__)
 WIKIDATA = "http://www.wikidata.org/entity/"
 RDF_TYPE = page_data.RDF_TYPE
 RDFS_LABEL = page_data.RDFS + "label"
-LONG_LIST = 12      # values of one property shown before the rest is folded away
 # labels for the few W3C terms whose own labels are not in the store
 KNOWN_LABELS = {RDF_TYPE: "type", RDFS_LABEL: "label", page_data.RDFS + "comment": "comment",
                 page_data.OWL + "sameAs": "same as", page_data.SKOS + "altLabel": "also called",
@@ -311,9 +310,18 @@ def render_resource(store, settings, description) -> str:
         outgoing=group_statements(description.outgoing, base, incoming=False),
         incoming=group_statements(description.incoming, base, incoming=True),
         exists=description.exists, picture_url=picture_url(base, iri) if pictured else None,
-        graph=graph_view(store, iri, base), in_article=in_article, claim_mark=claim_mark,
+        graph=graph_view(store, getattr(description, "graph", None) or iri, base), in_article=in_article,
+        claim_mark=claim_mark, more_incoming=_more_incoming(description, base),
         alternates=alternates(iri, base), jsonld=script_json(_description_jsonld(description)),
-        long_list=LONG_LIST, base=base)
+        base=base)
+
+
+def _more_incoming(description, base: str) -> tuple[int, str] | None:
+    """(how many, query page URL) when the description holds only the first incoming statements."""
+    total = getattr(description, "incoming_total", 0) or 0
+    if total > len(description.incoming) and page_data._safe_iri(description.iri):
+        return total, query_url(base, edit=page_data.incoming_query(description.iri))
+    return None
 
 
 def picture_url(base: str, about: str | None = None) -> str:
@@ -492,16 +500,17 @@ def render_query_page(settings) -> str:
     examples = page_data.examples()
     chosen = request.args.get("example") if request else None
     chosen = chosen if any(e.name == chosen for e in examples) else None
+    edit = request.args.get("edit") if request else None     # a query handed over by another page
     service = {"@id": base + "sparql", "@type": ["http://www.w3.org/ns/sparql-service-description#Service"],
                "http://www.w3.org/ns/sparql-service-description#endpoint": [{"@id": base + "sparql"}],
                "http://purl.org/dc/terms/license": [{"@id": settings.license}]}
     config = {"endpoint": base + "sparql", "base": iris.BASE, "publicBase": base,
               "examples": [{"name": e.name, "title": e.title, "query": e.query} for e in examples],
-              "chosen": chosen,
+              "chosen": chosen, "edit": edit,
               "formats": {"results": [[f.name, f.name.upper()] for f in formats.RESULTS],
                           "graph": [[f.name, f.name] for f in formats.GRAPHS]}}
     return _page("query.html", settings=settings, title="Query Entente with SPARQL", examples=examples,
-                 chosen=chosen, config=script_json(config), endpoint=base + "sparql",
+                 chosen=chosen, edit=edit, config=script_json(config), endpoint=base + "sparql",
                  result_formats=formats.RESULTS, graph_formats=formats.GRAPHS,
                  alternates=[(f.media_type, base + "void." + f.extension, f.name) for f in formats.GRAPHS],
                  jsonld=script_json([service]), base=base, yasgui=True)

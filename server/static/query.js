@@ -81,7 +81,12 @@
   tab().getYasqe().on("change", updateDownloads);
 
   tab().setEndpoint(cfg.endpoint);
-  if (cfg.chosen) {
+  if (cfg.edit) {            // a query handed over by a link: load it, and run it unless it is an update
+    tab().setQuery(cfg.edit);
+    updateDownloads();
+    var yasqe = tab().getYasqe();
+    if (!(yasqe.getQueryMode && yasqe.getQueryMode() === "update")) { tab().query(); }
+  } else if (cfg.chosen) {
     choose(cfg.chosen, false);
   } else if (cfg.examples.length && !tab().getQuery().trim()) {
     choose(cfg.examples[0].name, false);
