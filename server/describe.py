@@ -92,8 +92,12 @@ class Description:
 # --- public API -------------------------------------------------------------------------------
 
 def describe(store, iri: str) -> Description:
-    """Everything a resource page shows about `iri`; `exists` is False when the store knows nothing."""
-    subject = _named(iri)
+    """Everything a resource page shows about `iri`; `exists` is False when the store knows nothing
+    (or `iri` is not an IRI at all)."""
+    try:
+        subject = _named(iri)
+    except ValueError:
+        return Description(iri, None, [], None, [], [], [], exists=False)
     out_rows = _outgoing(store, subject)
     in_rows, in_total = _incoming(store, subject, INCOMING_LIMIT)
     graph, graph_size = _named_graph(store, iri)

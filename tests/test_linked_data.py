@@ -4,6 +4,7 @@ the real built dataset — every IRI Entente mints."""
 
 from __future__ import annotations
 
+import re
 from pathlib import Path
 from urllib.parse import parse_qs, urlsplit
 
@@ -14,9 +15,11 @@ from rdflib.compare import isomorphic
 
 from conftest import CONTRIBUTOR_TOKEN, MAINTAINER_TOKEN, LiveServer
 from server import formats, iris
+from server.linked_data import split_extension
 
 pytestmark = pytest.mark.filterwarnings("ignore::DeprecationWarning")   # rdflib's own ConjunctiveGraph notices
 
+ROOT = Path(__file__).resolve().parent.parent
 SAMPLE = Path(__file__).parent / "data" / "linked-data-sample.trig"
 BROWSER = "text/html,application/xhtml+xml,application/xml;q=0.9,*/*;q=0.8"
 RDFS_LABEL = rdflib.RDFS.label
@@ -330,3 +333,20 @@ def test_a_contribution_dereferences_before_and_after_it_is_accepted(make_server
     russia = graphs_of(get(live.url + "/id/russia.trig").content, formats.by_name("trig"))
     assert (ID.russia, ENT.friendlyWith, ID.israel) in russia[str(claim)]      # in the entity's document,
     assert (claim, ENT.modality, ENT.DirectQuote) in russia[contribution]       # with its evidence
+
+
+def test_the_curl_examples_of_the_docs_work_on_the_real_dataset(server):
+    """docs/linked-data.md stays true: each curl line gets the status its comment or form implies."""
+    lines = [line for line in (ROOT / "docs" / "linked-data.md").read_text().splitlines() if line.startswith("curl ")]
+    assert len(lines) >= 8
+    for line in lines:
+        command, _, comment = line.partition("#")
+        path = re.search(r"\$S(/\S*)", command).group(1)
+        headers = dict(h.split(": ", 1) for h in re.findall(r"-H '([^']+)'", command))
+        follow = re.search(r"\s-s?L\b|\s-sL", command) is not None
+        expected = next((int(code) for code in ("404", "406") if code in comment), None)
+        if expected is None:
+            expected = 303 if not follow and split_extension(path.lstrip("/"))[1] is None \
+                and not path.startswith("/dumps/") else 200
+        r = requests.get(server.url + path, headers=headers, allow_redirects=follow, timeout=60)
+        assert r.status_code == expected, (line, r.status_code, r.text[:200])
