@@ -191,6 +191,8 @@ def test_many_incoming_statements_are_capped_with_a_link_to_the_query(ld, sample
     query = parse_qs(urlsplit(str(link)).query)["query"][0]
     result = rdflib.Dataset().parse(str(sample), format="trig").query(query)
     assert len(result) == MANY + 6   # the link gives the full list: every incoming statement
+    answer = requests.get(str(link), headers={"Accept": "application/sparql-results+json"}, timeout=30)
+    assert answer.status_code == 200 and len(answer.json()["results"]["bindings"]) == MANY + 6
 
 
 # --- errors, HEAD, links ---------------------------------------------------------------------------
