@@ -271,6 +271,22 @@ def test_ontology_with_its_wikidata_alignments_is_in_the_owl2_dl_profile(onto, t
     assert violations == []
 
 
+def test_ontology_with_all_data_and_metadata_is_in_the_owl2_dl_profile(tmp_path):
+    """Facts, claims, sentences, linkset and metadata use every term as the kind the ontology declares."""
+    everything = rdflib.Graph()
+    for path in sorted((ROOT / "ontology").glob("*.ttl")) + [METADATA_FILE]:
+        everything.parse(path, format="turtle")
+    files = sorted((ROOT / "data").glob("*.trig"))
+    assert files, "no data/*.trig found: nothing was checked"
+    for path in files:
+        ds = rdflib.Dataset()
+        ds.parse(path, format="trig")
+        for s, p, o, _ in ds.quads((None, None, None, None)):
+            everything.add((s, p, o))
+    _, violations = owl2_dl_violations(everything, tmp_path)
+    assert violations == [], "\n".join(violations[:20])
+
+
 def test_owl2_dl_check_catches_a_punned_property(onto, tmp_path):
     bad = rdflib.Graph()
     for t in onto:
