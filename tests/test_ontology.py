@@ -409,6 +409,26 @@ def test_competency_query_answers_on_the_built_dataset(path, built_store):
         assert rows, f"{path.name} returned no rows on the built dataset"
 
 
+def rows_of(store: ox.Store, stem: str) -> list:
+    [path] = [p for p in QUERIES if p.stem.startswith(stem)]
+    return ask(store, path)
+
+
+def test_competency_answers_say_what_the_article_says(built_store):
+    """Spot checks of answers against the article's own words (its text is read from seeds/ here)."""
+    text = SEED_FILE.read_text(encoding="utf-8")
+    assert iris.ID + "hezbollah" in {r["financed"].value for r in rows_of(built_store, "cq01")}  # "finance and arm … Hezbollah"
+    for row in rows_of(built_store, "cq02"):  # the evidence is the article's text at the offsets given
+        begin, end = int(row["begin"].value), int(row["end"].value)
+        assert text[begin:end] == row["quote"].value
+    assert iris.ID + "quds-force" in {r["part"].value for r in rows_of(built_store, "cq05")}  # "the Guards' Quds Force"
+    gifts = rows_of(built_store, "cq07")
+    assert any(r["objectLabel"] is not None and "Koran" in r["objectLabel"].value for r in gifts)
+    loans = rows_of(built_store, "cq08")
+    assert [(float(r["amount"].value), r["currency"].value) for r in loans] == [(5e9, "USD")]  # "a $5 billion loan"
+    assert "Pariah Status" in {r["text"].value for r in rows_of(built_store, "cq10")}  # a section heading
+
+
 def test_accepted_contributions_query_finds_an_accepted_contribution(built_store):
     """CQ12 on a copy of the dataset with a contribution accepted the way the server records it."""
     from server import provenance
