@@ -68,7 +68,7 @@ def dot_source(relations, labels: dict[str, str], symmetric: set[str], public_ur
 
     nodes = sorted({k[0] for k in edges} | {k[2] for k in edges} | ({focus} if focus else set()))
     ids = {iri: f"n{i}" for i, iri in enumerate(nodes)}
-    layout = (f'layout=twopi, root={ids[focus]}, overlap=false, ranksep=2.2' if focus
+    layout = ('layout=neato, overlap=prism, splines=true, sep="+12", esep="+6"' if focus
               else 'layout=dot, rankdir=LR, nodesep=0.3')
     lines = ["digraph entente {",
              f'  graph [{layout}, fontname="Helvetica", fontsize=11, bgcolor="white", pad=0.2];',
