@@ -24,8 +24,11 @@ API (stable):
   named_graphs: list[str] | None, base_iri: str | None.
 
 select/ask/construct run in-process: they are for the server's own bounded queries. Whatever a user
-sends goes through query_serialized/update, which run in a child process that is killed at the
-timeout (pyoxigraph cannot interrupt a running query, and a signal does not reach into it).
+sends goes through query_serialized/update, which run in another process that is killed at the
+timeout (pyoxigraph cannot interrupt a running query, and a signal does not reach into it):
+queries in the worker's *query process* (forked from the worker once its read-only snapshot is open,
+kept between queries so that caches stay warm, replaced after a kill or a write), updates in a
+writer process.
 
 Errors raised: errors.BadRequest (syntax, with the parser's message and `where` = line/column; SERVICE
 or LOAD refused), errors.ServiceUnavailable (timeout), ResultTooLarge (413) for answers over
@@ -51,7 +54,6 @@ import multiprocessing
 import os
 import re
 import secrets
-import select as select_module
 import shutil
 import signal
 import time
@@ -175,25 +177,62 @@ class Store:
         triples = list(triples)
         return ox.serialize(triples, format=fmt.oxigraph, prefixes=_prefixes(fmt, prefixes, triples))
 
-    # --- user queries (forked, hard timeout) ---------------------------------------------------
+    # --- user queries (in the query process, hard timeout) ---------------------------------------
     def query_serialized(self, q: str, fmt, **ds) -> tuple[str, bytes]:
-        """Run a user's query in a child process; (kind, serialized answer). See the module docstring."""
+        """Run a user's query in this worker's query process; (kind, serialized answer). See the module
+        docstring: a query that overruns is killed with its process (503), an answer over the limit is
+        refused (413)."""
         services = check_federation(q, self.settings.service_allowlist)
         timeout = self.settings.query_timeout
         if services:
             timeout = min(timeout, self.settings.service_timeout)
-        reader = self._snapshot()
-        kwargs = _dataset_kwargs(self.settings, q, **ds)
-        limit = self.settings.max_results
-        choose = fmt if callable(fmt) else (lambda kind: fmt)
-
-        def run() -> bytes:
-            kind, data = _serialize_result(_evaluate(reader, q, kwargs), choose, limit)
-            return kind.encode() + b"\n" + data
-
-        out = _run_forked(run, timeout, "query")
-        kind, _, data = out.partition(b"\n")
+        self._snapshot()
+        choices = {}
+        for kind in ("results", "boolean", "graph"):   # the format for each kind of answer, or why none
+            try:
+                choices[kind] = (fmt(kind) if callable(fmt) else fmt).name
+            except EntenteError as e:
+                choices[kind] = _error_to_json(e)
+        request = (q, _dataset_kwargs(self.settings, q, **ds), choices, self.settings.max_results)
+        helper = self._query_process()
+        try:
+            out = helper.run(request, timeout)
+        except TimeoutError:
+            self._stop_query_process()
+            raise ServiceUnavailable(
+                f"The query ran longer than {timeout:g} s, the server's time limit (ENTENTE_QUERY_TIMEOUT), "
+                f"and was stopped. Make it more selective or add a LIMIT.") from None
+        except (EOFError, OSError):
+            self._stop_query_process()
+            raise EntenteError("The query process ended without an answer.") from None
+        if out[:1] == b"1":
+            raise _error_from_json(json.loads(out[1:]))
+        if out[:1] != b"0":
+            raise EntenteError(f"The query failed inside the store: {out[1:].decode('utf-8', 'replace')}")
+        kind, _, data = out[1:].partition(b"\n")
         return kind.decode(), data
+
+    def _query_process(self) -> "_QueryProcess":
+        """The live query process forked from the current snapshot (a new one after a write)."""
+        version = self._meta["version"]
+        helper = getattr(self, "_helper", None)
+        if helper is not None and (helper.version != version or helper.pid_owner != os.getpid()):
+            self._stop_query_process()
+            helper = None
+        if helper is None:
+            helper = self._helper = _QueryProcess(self._reader, version)
+        return helper
+
+    def _stop_query_process(self) -> None:
+        helper, self._helper = getattr(self, "_helper", None), None
+        if helper is not None:
+            helper.stop()
+
+    def __del__(self):
+        try:
+            self._stop_query_process()
+        except Exception:  # noqa: BLE001 — interpreter shutdown
+            pass
 
     # --- writes (separate process, one transaction each) ---------------------------------------
     def update(self, u: str, base_iri: str | None = None, **_ds) -> None:
@@ -336,55 +375,68 @@ def _serialize_result(result, choose, limit: int) -> tuple[str, bytes]:
     return "graph", ox.serialize(triples, format=fmt.oxigraph, prefixes=_prefixes(fmt, iris.PREFIXES, triples))
 
 
-def _run_forked(fn, timeout: float, what: str) -> bytes:
-    """fn() in a forked child (which shares the open read-only store); killed at `timeout` → 503."""
-    r, w = os.pipe()
-    pid = os.fork()
-    if pid == 0:                                     # child: never returns into the server's code
-        code = 0
-        try:
-            os.close(r)
+class _QueryProcess:
+    """A child forked from a worker after the worker opened its read-only snapshot. It runs that worker's
+    user queries one at a time (a gunicorn sync worker has one request at a time), so RocksDB's caches
+    stay warm between queries; pyoxigraph cannot interrupt a query, so a query that overruns is stopped
+    by killing this process, and the next query forks a new one. A write makes a new snapshot current:
+    the process is then replaced by one forked from the worker's new snapshot, so it never opens a store."""
+
+    def __init__(self, reader, version: str):
+        parent_end, child_end = multiprocessing.Pipe()
+        pid = os.fork()
+        if pid == 0:                                 # child: never returns into the server's code
             try:
-                payload = b"0" + fn()
-            except EntenteError as e:
-                payload = b"1" + json.dumps(_error_to_json(e)).encode()
-            except BaseException as e:               # noqa: BLE001 — reported to the parent as a 500
-                payload = b"2" + f"{type(e).__name__}: {e}".encode("utf-8", "replace")
-            view = memoryview(payload)
-            while view:
-                view = view[os.write(w, view):]
-        except BaseException:                         # noqa: BLE001
-            code = 1
-        finally:
-            os._exit(code)
-    os.close(w)
-    chunks = []
-    deadline = time.monotonic() + timeout
-    try:
-        while True:
-            left = deadline - time.monotonic()
-            if left <= 0:
-                os.kill(pid, signal.SIGKILL)
-                raise ServiceUnavailable(
-                    f"The {what} ran longer than {timeout:g} s, the server's time limit (ENTENTE_QUERY_TIMEOUT), "
-                    f"and was stopped. Make it more selective or add a LIMIT.")
-            ready, _, _ = select_module.select([r], [], [], left)
-            if ready:
-                chunk = os.read(r, 1 << 20)
-                if not chunk:
-                    break
-                chunks.append(chunk)
-    finally:
-        os.close(r)
-        os.waitpid(pid, 0)
-    out = b"".join(chunks)
-    if not out:
-        raise EntenteError(f"The {what} process ended without an answer.")
-    if out[:1] == b"0":
-        return out[1:]
-    if out[:1] == b"1":
-        raise _error_from_json(json.loads(out[1:]))
-    raise EntenteError(f"The {what} failed inside the store: {out[1:].decode('utf-8', 'replace')}")
+                parent_end.close()
+                for sig in (signal.SIGTERM, signal.SIGINT, signal.SIGQUIT, signal.SIGHUP, signal.SIGUSR1,
+                            signal.SIGUSR2, signal.SIGWINCH, signal.SIGCHLD):
+                    signal.signal(sig, signal.SIG_DFL)
+                _serve_queries(reader, child_end)
+            finally:
+                os._exit(0)
+        child_end.close()
+        self.pid, self.pid_owner, self.conn, self.version = pid, os.getpid(), parent_end, version
+
+    def run(self, request, timeout: float) -> bytes:
+        self.conn.send(request)
+        if not self.conn.poll(timeout):
+            raise TimeoutError
+        return self.conn.recv_bytes()
+
+    def stop(self) -> None:
+        if self.pid_owner != os.getpid():
+            return
+        with contextlib.suppress(ProcessLookupError):
+            os.kill(self.pid, signal.SIGKILL)
+        with contextlib.suppress(ChildProcessError):
+            os.waitpid(self.pid, 0)
+        self.conn.close()
+
+
+def _serve_queries(reader, conn) -> None:
+    """The query process's loop: (query, options, formats by kind, limit) in, b"0"+answer or b"1"+error out."""
+    from . import formats
+
+    while True:
+        try:
+            q, kwargs, choices, limit = conn.recv()
+        except (EOFError, OSError):
+            return                                    # the worker is gone
+
+        def choose(kind: str, choices=choices):
+            choice = choices[kind]
+            if isinstance(choice, dict):
+                raise _error_from_json(choice)
+            return formats.by_name(choice)
+
+        try:
+            kind, data = _serialize_result(_evaluate(reader, q, kwargs), choose, limit)
+            payload = b"0" + kind.encode() + b"\n" + data
+        except EntenteError as e:
+            payload = b"1" + json.dumps(_error_to_json(e)).encode()
+        except BaseException as e:                   # noqa: BLE001 — reported to the worker as a 500
+            payload = b"2" + f"{type(e).__name__}: {e}".encode("utf-8", "replace")
+        conn.send_bytes(payload)
 
 
 def _error_to_json(e: EntenteError) -> dict:
