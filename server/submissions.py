@@ -176,7 +176,7 @@ def _rewrite_placeholder(ds: rdflib.Dataset, base: str) -> rdflib.Dataset:
         return ds
     out = rdflib.Dataset()
     for s, p, o, g in ds.quads((None, None, None, None)):
-        graph = out.graph(fix(g)) if g != DATASET_DEFAULT_GRAPH_ID else out.default_context
+        graph = out.graph(fix(g)) if g != DATASET_DEFAULT_GRAPH_ID else out.default_graph
         graph.add((fix(s), fix(p), fix(o)))
     return out
 

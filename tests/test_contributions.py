@@ -353,6 +353,18 @@ def test_shape_violations_are_422_with_the_report(live, body, path_or_shape):
                for x in results), results
 
 
+def test_subclasses_count_through_the_ontology(live):
+    """ent:NewsAgency ⊑ ent:NewsOrganization ⊑ ent:Organization ⊑ ent:Agent: a node typed only as a news
+    agency meets the shapes of ent:Agent (object properties take IRIs), found through the ontology."""
+    ok = claim('id:fars-news-agency a ent:NewsAgency ; rdfs:label "Fars"@en ; ent:basedIn id:tehran .')
+    r = requests.post(live.url + "/validate", data=ok, headers={"Content-Type": TRIG}, timeout=60)
+    assert r.status_code == 200 and r.json()["conforms"] is True, r.text
+    bad = claim('id:fars-news-agency a ent:NewsAgency ; rdfs:label "Fars"@en ; ent:basedIn "Tehran" .')
+    answer = refused(live, 422, bad)
+    result = next(x for x in answer["details"]["results"] if x["focusNode"] == BASE + "id/fars-news-agency")
+    assert "not an IRI" in result["message"] and result["value"] == "Tehran"
+
+
 class _Recorder(http.server.BaseHTTPRequestHandler):
     hits: list = []
 
