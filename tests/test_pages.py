@@ -369,6 +369,9 @@ def hostile(site, tmp_path_factory):
     args = site.args
     dataset = Path(args[args.index("--dataset") + 1])
     live = LiveServer(tmp_path_factory.mktemp("hostile") / "store", dataset).start()
+    for _ in range(4):      # draw (and cache, in each worker) the picture before the write: it must be redrawn
+        before = requests.get(live.url + "/picture.svg", params={"about": iris.ID + "iran"}, timeout=60)
+        assert before.status_code == 200 and "xss" not in before.text
     key = insert_hostile_literals(live)
     contribute(live, ROOT / "tests" / "data" / "contributions" / "good-katz-friendly.trig")
     yield live, key
