@@ -325,7 +325,9 @@ def _evidence(store, graphs, labels: dict[str, str]) -> dict[str, list[Evidence]
         asserter_node = _node(asserter, labels) if asserter is not None else None
         modality_iri = modality.value if modality is not None else ""
         base = dict(claim=graph, modality=modality_iri,
-                    modality_label=_modality_label(modality_iri, asserter_node, contribution),
+                    modality_label=_modality_label(modality_iri, asserter_node, contribution,
+                                                   inferred=any(t.value == iris.ENT + "InferredGraph"
+                                                                for t in m.get(RDF_TYPE, []))),
                     asserter=asserter_node, contribution=contribution)
         span_iris = sorted(s.value for s in m.get(iris.ENT + "evidence", []) if isinstance(s, ox.NamedNode))
         if not span_iris:
@@ -338,13 +340,15 @@ def _evidence(store, graphs, labels: dict[str, str]) -> dict[str, list[Evidence]
     return result
 
 
-def _modality_label(modality: str, asserter: Node | None, contribution: str | None) -> str:
+def _modality_label(modality: str, asserter: Node | None, contribution: str | None, inferred: bool = False) -> str:
+    """"reported by U.S. Congressional reports"; "inferred from what the article says"; "contributed"."""
     label = MODALITY_LABELS.get(modality)
     if label is None:
         label = "contributed" if contribution else modality.rsplit("#", 1)[-1]
     if label.endswith("…") and asserter is not None:
         label = label[:-1] + (asserter.label or asserter.value)
-    return label
+    return f"inferred from what {label}" if inferred and label == MODALITY_LABELS[iris.ENT + "ArticleVoice"] \
+        else f"inferred ({label})" if inferred else label
 
 
 def _evidence_quads(store, graphs) -> list[ox.Quad]:

@@ -14,7 +14,7 @@ import requests
 from rdflib.compare import isomorphic
 
 from conftest import CONTRIBUTOR_TOKEN, MAINTAINER_TOKEN, LiveServer
-from server import formats, iris
+from server import describe, formats, iris
 from server.linked_data import split_extension
 
 pytestmark = pytest.mark.filterwarnings("ignore::DeprecationWarning")   # rdflib's own ConjunctiveGraph notices
@@ -23,6 +23,7 @@ ROOT = Path(__file__).resolve().parent.parent
 SAMPLE = Path(__file__).parent / "data" / "linked-data-sample.trig"
 BROWSER = "text/html,application/xhtml+xml,application/xml;q=0.9,*/*;q=0.8"
 RDFS_LABEL = rdflib.RDFS.label
+RDFS_LABEL_IRI = str(rdflib.RDFS.label)
 ENT = rdflib.Namespace(iris.ENT)
 ID = rdflib.Namespace(iris.ID)
 NIF = rdflib.Namespace(iris.PREFIXES["nif"])
@@ -193,6 +194,69 @@ def test_many_incoming_statements_are_capped_with_a_link_to_the_query(ld, sample
     assert len(result) == MANY + 6   # the link gives the full list: every incoming statement
     answer = requests.get(str(link), headers={"Accept": "application/sparql-results+json"}, timeout=30)
     assert answer.status_code == 200 and len(answer.json()["results"]["bindings"]) == MANY + 6
+
+
+# --- describe(): what the pages are handed ------------------------------------------------------------
+
+@pytest.fixture(scope="module")
+def store(sample, tmp_path_factory):
+    """The sample in a store of our own, in this process (describe() is a function over the store API)."""
+    from server.settings import Settings
+    from server.store import Store
+
+    s = Store(Settings(data_dir=tmp_path_factory.mktemp("describe") / "store"))
+    s.load_dataset(sample)
+    return s
+
+
+def statement(description, predicate: str, value: str):
+    found = [s for s in description.outgoing + description.incoming
+             if s.predicate.value == predicate and value in (s.subject.value, s.object.value)]
+    assert len(found) == 1, (predicate, value, found)
+    return found[0]
+
+
+def test_describe_gives_label_types_comment_and_wikidata(store):
+    d = describe.describe(store, iris.ID + "iran")
+    assert d.exists and d.label == "Iran"                               # @en preferred over @de
+    assert [t.value for t in d.types] == [iris.ENT + "SovereignState"] and d.types[0].label == "sovereign state"
+    assert d.comment == "A country in western Asia."
+    assert [n.value for n in d.same_as] == ["http://www.wikidata.org/entity/Q794"]
+
+
+def test_describe_gives_each_statement_its_evidence(store):
+    d = describe.describe(store, iris.ID + "hezbollah")
+    reported = statement(d, iris.ENT + "finances", iris.ID + "iran-ruling-clerics")
+    assert reported.subject.label == "Iran's ruling clerics" and reported.graphs == [KINDS["claim"]]
+    [evidence] = reported.evidence
+    assert (evidence.claim, evidence.modality, evidence.modality_label) == \
+        (KINDS["claim"], iris.ENT + "ReportedClaim", "reported by U.S. Congressional reports")
+    assert (evidence.quote, evidence.begin, evidence.end, evidence.span) == \
+        ("Iran’s ruling clerics finance Hezbollah", 28, 68, KINDS["span"])
+    assert evidence.asserter.label == "U.S. Congressional reports" and evidence.contribution is None
+    [contributed] = statement(d, iris.ENT + "backs", iris.ID + "iran").evidence
+    assert contributed.contribution == iris.CONTRIBUTION + "c42"
+    assert contributed.modality_label == "said (paraphrased)" and contributed.quote.startswith("Iran’s")
+    label = statement(d, RDFS_LABEL_IRI, "Hezbollah")
+    assert label.object.kind == "literal" and label.object.language == "en"
+
+
+def test_describe_marks_inferred_statements_and_plain_graphs(store):
+    d = describe.describe(store, iris.ID + "russia")
+    inferred = [s for s in d.outgoing if s.graphs == [iris.GRAPH_INFERRED + "/article"]]
+    assert [e.modality_label for s in inferred for e in s.evidence] == ["inferred from what the article says"]
+    assert statement(d, str(rdflib.OWL.sameAs), "http://www.wikidata.org/entity/Q159").evidence == []
+
+
+def test_describe_caps_incoming_and_knows_graphs(store):
+    d = describe.describe(store, iris.ID + "middle-east")
+    assert len(d.incoming) == describe.INCOMING_LIMIT and d.incoming_total == MANY + 6
+    claim = describe.describe(store, KINDS["claim"])
+    assert (claim.graph, claim.graph_size) == (KINDS["claim"], 1)
+    ontology = describe.describe(store, iris.ONTOLOGY_VERSION)
+    assert ontology.exists and ontology.graph == iris.GRAPH_ONTOLOGY and ontology.graph_size > 20
+    assert not describe.describe(store, iris.ID + "nothing").exists
+    assert not describe.describe(store, "not an <iri>").exists
 
 
 # --- errors, HEAD, links ---------------------------------------------------------------------------
