@@ -457,3 +457,23 @@ def test_cli_validate_checks_offline(tmp_path):
     bad.write_bytes(claim("id:russia ent:friendlyWith id:israel .", quote="Russia is friendly with Iran"))
     result = run_cli("validate", str(bad))
     assert result.returncode == 1 and "quote does not match" in result.stdout
+
+
+def curl_block(path: Path) -> str:
+    text = path.read_text(encoding="utf-8")
+    start = text.index("```sh\nSERVER=")
+    return text[start + len("```sh\n"):text.index("```", start + 5)]
+
+
+def test_curl_examples_of_the_docs_and_readme_work(live):
+    block = curl_block(ROOT / "docs" / "contributions.md")
+    assert curl_block(ROOT / "README.md") == block
+    script = "set -eu -o pipefail\n" + block.replace("SERVER=http://127.0.0.1:8000", f"SERVER={live.url}") + \
+        '\necho "ID=$ID"\n'
+    env = {**os.environ, "ENTENTE_CONTRIBUTOR_TOKEN": CONTRIBUTOR_TOKEN, "ENTENTE_MAINTAINER_TOKEN": MAINTAINER_TOKEN}
+    result = subprocess.run(["bash", "-c", script], cwd=ROOT, env=env, capture_output=True, text=True, timeout=120)
+    assert result.returncode == 0, result.stdout + result.stderr
+    cid = re.search(r"^ID=(\S+)$", result.stdout, re.M).group(1)
+    assert '"conforms": true' in result.stdout and '"state": "accepted"' in result.stdout
+    assert f"<https://w3id.org/entente/contribution/{cid}#katz-russia-israel>" in result.stdout
+    assert requests.get(f"{live.url}/contributions/{cid}", timeout=10).json()["state"] == "accepted"
