@@ -57,13 +57,21 @@ class Result:
     severity: URIRef
     source_shape: rdflib.term.Node | None
     component: URIRef | None = None
+    node_shape: rdflib.term.Node | None = None   # the named shape that holds an anonymous source shape
+    constraint: rdflib.term.Node | None = None   # sh:sourceConstraint (e.g. shapes:EvidenceRule)
+
+    @property
+    def shape(self) -> rdflib.term.Node | None:
+        """The shape to name in a report: the named node shape, else the source shape."""
+        return self.node_shape or self.source_shape
 
     def to_json(self) -> dict:
         def s(term):
             return None if term is None else (f"_:{term}" if isinstance(term, BNode) else str(term))
         return {"focusNode": s(self.focus_node), "resultPath": s(self.result_path), "value": s(self.value),
                 "message": self.message, "severity": s(self.severity), "sourceShape": s(self.source_shape),
-                "sourceConstraintComponent": s(self.component)}
+                "sourceConstraintComponent": s(self.component), "nodeShape": s(self.shape),
+                "sourceConstraint": s(self.constraint)}
 
     def sort_key(self):
         return (str(self.focus_node), str(self.result_path), str(self.source_shape), self.message)
@@ -131,7 +139,7 @@ class Report:
             level = str(r.severity).rsplit("#", 1)[-1]
             where = short(r.focus_node) + (f" {short(r.result_path)}" if r.result_path is not None else "")
             value = f" = {short(r.value)}" if r.value is not None and r.value != r.focus_node else ""
-            lines.append(f"{level}: {where}{value}: {r.message} [{short(r.source_shape)}]")
+            lines.append(f"{level}: {where}{value}: {r.message} [{short(r.shape)}]")
         verdict = "conforms" if self.conforms else f"does NOT conform: {len(self.violations)} violation(s)"
         lines.append(f"SHACL: {verdict}; {self.checked} focus nodes checked against {self.shapes} shapes.")
         return "\n".join(lines)
@@ -214,7 +222,7 @@ def validate(data: rdflib.Dataset | rdflib.Graph, *, with_ontology: bool = True,
     shapes = _load_shapes_cached()
     _, results_graph, _ = pyshacl.validate(union, shacl_graph=shapes, inference=None, advanced=True,
                                            inplace=True, allow_warnings=True)
-    return Report(_results(results_graph) + extra, checked=_focus_node_count(shapes, union),
+    return Report(_results(results_graph, shapes) + extra, checked=_focus_node_count(shapes, union),
                   shapes=shape_count(shapes), graph=results_graph)
 
 
@@ -234,14 +242,26 @@ class _CachingGraph(rdflib.Graph):
         return super().query(query_object, *args, **kwargs)
 
 
-def _results(g: rdflib.Graph) -> list[Result]:
+def _named_shape(shapes: rdflib.Graph, node):
+    """The named shape an anonymous property shape or SPARQL constraint belongs to."""
+    for _ in range(5):
+        if node is None or isinstance(node, URIRef):
+            return node
+        node = next((s for p in (SH.property, SH.sparql, SH.node) for s in shapes.subjects(p, node)), None)
+    return None
+
+
+def _results(g: rdflib.Graph, shapes: rdflib.Graph) -> list[Result]:
     out = []
     for node in g.subjects(RDF.type, SH.ValidationResult):
+        source = g.value(node, SH.sourceShape)
         out.append(Result(
             focus_node=g.value(node, SH.focusNode), result_path=g.value(node, SH.resultPath),
             value=g.value(node, SH.value), message=str(g.value(node, SH.resultMessage) or ""),
             severity=g.value(node, SH.resultSeverity), source_shape=g.value(node, SH.sourceShape),
-            component=g.value(node, SH.sourceConstraintComponent)))
+            component=g.value(node, SH.sourceConstraintComponent),
+            node_shape=_named_shape(shapes, source) or _named_shape(shapes, g.value(node, SH.sourceConstraint)),
+            constraint=g.value(node, SH.sourceConstraint)))
     return out
 
 
