@@ -151,6 +151,20 @@ def test_query_page_runs_an_example_and_shows_the_result_table(site, page):
     assert page.errors == []
 
 
+def test_a_page_hands_a_query_over_to_the_query_page(site, page):
+    page.goto(site.url + "/id/iran.html")
+    more = page.locator(".more-incoming a")
+    assert more.count() == 1, "id:iran has more incoming statements than its page shows"
+    total = int(page.locator(".more-incoming").inner_text().split("of the ")[1].split()[0])
+    with page.expect_response(lambda r: r.url.startswith(site.url + "/sparql") and r.request.method == "POST"):
+        more.click()
+    page.locator(".yasr table.dataTable tbody tr").first.wait_for()
+    assert page.locator(".yasr table.dataTable tbody tr").count() == 50      # the first page of the table
+    csv = requests.get(page.locator("#downloads a[data-format='csv']").get_attribute("href"), timeout=60)
+    assert len(csv.text.strip().splitlines()) - 1 == total
+    assert page.errors == []
+
+
 @pytest.mark.parametrize("name,path", [("home", "/"), ("ontology", "/ontology.html"),
                                        ("claim", "/claim/clerics-finance-hezbollah.html"),
                                        ("picture", "/picture.svg")])
