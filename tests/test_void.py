@@ -38,8 +38,7 @@ def sample_server(tmp_path_factory):
     live.stop()
 
 
-XSD = rdflib.XSD
-INTEGERS = {XSD[t] for t in ("integer", "int", "long", "short", "byte", "nonNegativeInteger", "positiveInteger",
+INTEGERS = {rdflib.XSD[t] for t in ("integer", "int", "long", "short", "byte", "nonNegativeInteger", "positiveInteger",
                             "nonPositiveInteger", "negativeInteger", "unsignedLong", "unsignedInt",
                             "unsignedShort", "unsignedByte")}
 
@@ -48,10 +47,10 @@ def canonical(term):
     """The literal as the store keeps it: pyoxigraph's store turns every xsd integer type into
     xsd:integer and writes decimals canonically (5000000000.0 → 5000000000), so compare like that."""
     if isinstance(term, rdflib.Literal) and term.datatype in INTEGERS:
-        return rdflib.Literal(str(int(str(term))), datatype=XSD.integer)
-    if isinstance(term, rdflib.Literal) and term.datatype == XSD.decimal:
+        return rdflib.Literal(str(int(str(term))), datatype=rdflib.XSD.integer)
+    if isinstance(term, rdflib.Literal) and term.datatype == rdflib.XSD.decimal:
         text = format(Decimal(str(term)).normalize(), "f")
-        return rdflib.Literal(text, datatype=XSD.decimal)
+        return rdflib.Literal(text, datatype=rdflib.XSD.decimal)
     return term
 
 
