@@ -322,11 +322,27 @@ def test_413_comes_before_the_body_is_read(live):
      "reuses another contribution's graph"),
     (claim("id:russia ent:friendlyWith id:israel .", extra="<http://example.org/mine> { id:iran ent:allyOf id:russia . }"),
      "lies outside the contribution"),
+    (claim("id:russia ent:friendlyWith id:israel .", extra="<https://w3id.org/entente/sentence/3> rdfs:comment \"x\" ."),
+     "describes the article's own sentence"),
+    (claim("id:russia ent:friendlyWith id:israel .", extra="graph:article rdfs:comment \"x\" ."),
+     "describes the article's own graph"),
+    (claim("id:russia ent:friendlyWith id:israel .",
+           extra="<https://w3id.org/entente/contribution/20200101T000000Z-abcdef01#c1> ent:modality ent:Hedged ."),
+     "belongs to another contribution"),
+    (claim("id:russia ent:friendlyWith id:israel .", extra="_:g { id:iran ent:allyOf id:russia . }"),
+     "blank-node graph name"),
     (PREFIXES.encode() + b"# nothing\n", "holds no triples"),
 ])
 def test_breaking_entente_rules_is_422_with_the_reason(live, body, reason):
     answer = refused(live, 422, body)
     assert reason in answer["message"], answer
+    dry_run = requests.post(live.url + "/validate", data=body, headers={"Content-Type": TRIG}, timeout=60)
+    assert dry_run.status_code == 422 and reason in dry_run.json()["message"]
+
+
+def test_body_that_is_not_utf8_is_400(live):
+    answer = refused(live, 400, claim("id:russia ent:friendlyWith id:israel .").replace(b"Israel", b"Isra\xe9l"))
+    assert "not UTF-8" in answer["message"] and answer["where"]["byte"] > 0
 
 
 @pytest.mark.parametrize("body, path_or_shape", [
