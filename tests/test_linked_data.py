@@ -413,12 +413,15 @@ def test_a_contribution_dereferences_before_and_after_it_is_accepted(make_server
 
 
 def test_the_curl_examples_of_the_docs_work_on_the_real_dataset(server):
-    """docs/linked-data.md stays true: each curl line gets the status its comment or form implies."""
+    """docs/linked-data.md (and the README's linked-data line) stay true: each curl line gets the status
+    its comment or form implies."""
     lines = [line for line in (ROOT / "docs" / "linked-data.md").read_text().splitlines() if line.startswith("curl ")]
     assert len(lines) >= 8
+    lines += [line for line in (ROOT / "README.md").read_text().splitlines()
+              if line.startswith("curl ") and "http://127.0.0.1:8000/id/" in line]
     for line in lines:
         command, _, comment = line.partition("#")
-        path = re.search(r"\$S(/\S*)", command).group(1)
+        path = re.search(r"(?:\$S|http://127\.0\.0\.1:8000)(/\S*)", command).group(1)
         headers = dict(h.split(": ", 1) for h in re.findall(r"-H '([^']+)'", command))
         follow = re.search(r"\s-s?L\b|\s-sL", command) is not None
         expected = next((int(code) for code in ("404", "406") if code in comment), None)
