@@ -78,7 +78,7 @@ def test_ontology_header_has_iri_version_licence_creator_and_prefix(onto):
     assert str(onto.value(ONTOLOGY, VANN.preferredNamespaceUri)) == iris.ENT
 
 
-def test_every_ent_term_has_english_label_and_definition(onto):
+def test_every_ent_term_has_english_label_definition_and_is_defined_by(onto):
     terms = ent_terms(onto)
     assert len(terms) > 100
     missing = []
@@ -87,6 +87,8 @@ def test_every_ent_term_has_english_label_and_definition(onto):
         definitions = [o for o in onto.objects(term, SKOS.definition) if o.language == "en"]
         if len(labels) != 1 or len(definitions) != 1:
             missing.append(f"{term}: {len(labels)} label(s)@en, {len(definitions)} definition(s)@en")
+        if (term, RDFS.isDefinedBy, ONTOLOGY) not in onto:
+            missing.append(f"{term}: no rdfs:isDefinedBy {ONTOLOGY}")
     assert not missing, "\n".join(missing)
 
 
