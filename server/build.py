@@ -38,9 +38,10 @@ class BuildError(Exception):
     """A source problem the build cannot go past; the message says which file and what."""
 
 
-def load_sources(seeds: Path = SEEDS_DIR, data: Path = DATA_DIR, ontology: Path = ONTOLOGY_DIR) -> rdflib.Dataset:
+def load_sources(seeds: Path | None = None, data: Path | None = None, ontology: Path | None = None) -> rdflib.Dataset:
     """All sources in one dataset: graph:article (seed text + metadata.ttl), data/*.trig as they name
     their graphs, and ontology/*.ttl in graph:ontology."""
+    seeds, data, ontology = seeds or SEEDS_DIR, data or DATA_DIR, ontology or ONTOLOGY_DIR
     ds = rdflib.Dataset()
     article = ds.graph(URIRef(iris.GRAPH_ARTICLE))
     text_path = seeds / Path(iris.SEED_FILE).name
