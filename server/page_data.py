@@ -322,6 +322,7 @@ class OntologyData:
     annotation_properties: list[Term]
     individuals: list[Term]
     roots: list[str]               # classes without a superclass in the ontology (tree roots)
+    property_roots: list[str]      # object properties without a superproperty in the ontology
     terms: dict[str, Term]
     labels: dict[str, str]
 
@@ -407,13 +408,16 @@ def ontology(store, ontology_iri: str = iris.ONTOLOGY) -> OntologyData:
 
     classes = sort("class")
     roots = [c.iri for c in classes if not any(p in terms for p in c.parents)]
+    object_properties = sort("object property")
+    property_roots = [p.iri for p in object_properties if not any(q in terms for q in p.parents)]
     wanted = set(terms) | {o for _, o, is_iri in metadata if is_iri} | {p for p, _, _ in metadata}
     for t in terms.values():
         wanted |= set(t.parents) | set(t.types) | set(t.inverse)
         for group in t.domains + t.ranges:
             wanted |= set(group)
-    return OntologyData(ontology_iri, metadata, classes, sort("object property"), sort("datatype property"),
-                        sort("annotation property"), sort("individual"), roots, terms, labels(store, wanted))
+    return OntologyData(ontology_iri, metadata, classes, object_properties, sort("datatype property"),
+                        sort("annotation property"), sort("individual"), roots, property_roots, terms,
+                        labels(store, wanted))
 
 
 # --- relations for graph pictures ---------------------------------------------------------------------

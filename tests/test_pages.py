@@ -230,6 +230,30 @@ def test_article_page_highlights_every_span_and_links_facts_both_ways(site):
     assert highlighted == "".join(article[i] for i in sorted(covered))
 
 
+def test_crossing_and_nested_spans_each_get_one_anchor_one_marker_and_their_words():
+    from server.page_data import Sentence, Span
+    from server.pages import paragraphs
+
+    text = "Alpha beta gamma.\nDelta epsilon."
+    spans = [Span("s1", 0, 10, "Alpha beta", None), Span("s2", 6, 16, "beta gamma", None),   # crossing
+             Span("s3", 6, 10, "beta", None), Span("s4", 12, 21, "gamma.\nDe", None)]       # nested; over a line break
+    spans.sort(key=lambda s: (s.begin, -s.end))
+    quiet = [Sentence("q", 2, 18, 32, "nothing happens")]
+    paras = paragraphs(text, spans, quiet)
+    assert len(paras) == 2
+    pieces = [p for para in paras for p in para]
+    assert sorted(p.span for p in pieces if p.kind == "anchor") == sorted(s.key for s in spans)
+    assert sorted(p.span for p in pieces if p.kind == "ref") == sorted(s.key for s in spans)
+    assert "".join(p.text for p in pieces if p.kind == "text") == text.replace("\n", "")
+    covered = {p.text: (p.span, p.depth) for p in pieces if p.kind == "text"}
+    assert covered["beta"] == ("6-10", 3)            # innermost of the three spans over "beta"
+    assert covered["Alpha "] == ("0-10", 1)
+    for s in spans:   # the anchor comes before the span's words, the marker after them
+        order = [i for i, p in enumerate(pieces) if p.span == s.key and p.kind in ("anchor", "ref")]
+        assert pieces[order[0]].kind == "anchor" and pieces[order[-1]].kind == "ref"
+    assert any(p.no_facts and "nothing happens" in p.title for p in pieces)
+
+
 def test_article_page_shows_sentences_without_facts_with_their_reason(site):
     rows = select(site.url, """SELECT ?s ?reason WHERE { ?s a nif:Sentence ; ent:noFactsReason ?reason }""")
     assert rows
