@@ -140,6 +140,30 @@ def test_spans_tool_check_fails_on_no_spans(tmp_path, text):
     assert spans.check(text, [empty])
 
 
+def test_claims_files_are_filled_and_their_span_sections_current(claim_files, tmp_path, text):
+    """No «quote» macro is left, and `spans.py fill` would not change a byte."""
+    for f in claim_files:
+        source = f.read_text(encoding="utf-8")
+        code = [line for line in source.split("\n") if not line.lstrip().startswith("#")]
+        assert not any(spans.MACRO.search(line) for line in code), f"{f.name}: unfilled «quote»"
+        copy = tmp_path / f.name
+        copy.write_text(source, encoding="utf-8")
+        spans.fill(copy, text)
+        assert copy.read_text(encoding="utf-8") == source, f"{f.name}: run scripts/spans.py fill"
+
+
+def test_spans_tool_fills_quotes(tmp_path, text):
+    f = tmp_path / "claims-new.trig"
+    f.write_text(spans.PREFIXES + "graph:claims { claim:x ent:evidence «Putin|Vladimir Putin came» , «Iran»#2 . }\n",
+                 encoding="utf-8")
+    assert spans.fill(f, text) == 2
+    b = text.index("Vladimir Putin came") + len("Vladimir ")
+    second_iran = text.index("Iran", text.index("Iran") + 1)
+    filled = f.read_text(encoding="utf-8")
+    assert f"span:{b}-{b + 5}" in filled and f"span:{second_iran}-{second_iran + 4}" in filled
+    assert not spans.check(text, [f])
+
+
 def test_spans_tool_finds_offsets(text):
     b, e = spans.find(text, "$5 billion loan")
     assert text[b:e] == "$5 billion loan"
