@@ -42,7 +42,7 @@ class Identity:
     """Who sent a request: the role and a public name. Never the token."""
     role: str
     name: str
-    key: str       # sha256 of the token: the rate-limit key (kept in memory and in the counter file only)
+    key: str       # the rate-limit key: a digest of the token's hash (so the counter file holds no token hash)
 
     def may(self, role: str) -> bool:
         return ROLES.index(self.role) >= ROLES.index(role)
@@ -75,7 +75,7 @@ class Tokens:
         found = None
         for digest, role, name in self._entries:
             if hmac.compare_digest(presented, digest) and found is None:
-                found = Identity(role, name, digest.hex())
+                found = Identity(role, name, hashlib.sha256(b"rate-limit\0" + digest).hexdigest())
         return found
 
 

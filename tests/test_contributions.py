@@ -182,6 +182,10 @@ def test_good_contribution_is_pending_then_accepted_into_its_own_graph(live):
     assert r.status_code == 200, r.text
     g = rdflib.Graph().parse(data=r.text, format="turtle")
     assert (rdflib.URIRef(iri), rdflib.URIRef(BASE + "ontology#state"), rdflib.URIRef(BASE + "ontology#Accepted")) in g
+    # resource pages show the fact with its evidence, marked as contributed and linked to the contribution
+    page = requests.get(f"{live.url}/id/russia.html", timeout=30)
+    assert page.status_code == 200 and "contributed" in page.text and f"/contribution/{cid}" in page.text
+    assert requests.get(f"{live.url}/contribution/{cid}", headers={"Accept": "text/html"}, timeout=30).status_code == 200
     # reviewing twice is a conflict
     again = requests.post(f"{live.url}/contributions/{cid}/reject", json={"reason": "x"}, headers=MAINTAIN, timeout=30)
     assert again.status_code == 409
