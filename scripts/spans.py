@@ -12,6 +12,7 @@ Commands (run from the repository root):
                          span section (graph:claims); «quote»#N takes the N-th occurrence, and
                          «quote|context» takes `quote` inside the first occurrence of `context`
   check                  check every span in data/claims*.trig against the text; exit 1 on any error
+  stats                  count sentences (with and without facts), claims per modality, triples, entities
 
 How the text is cut into sentences (see docs/modelling.md):
   - the headline, each standfirst bullet, the photo caption, the photo credit, the section heading
@@ -284,6 +285,33 @@ def check(text: str, files: list[Path]) -> list[str]:
     return errors
 
 
+def stats(files: list[Path]) -> dict[str, int]:
+    """Figures of data/: what the report and the README quote."""
+    import rdflib
+    from rdflib.namespace import RDF
+
+    ent = rdflib.Namespace(BASE + "ontology#")
+    ds = rdflib.Dataset()
+    for f in [ARTICLE_TRIG, *files]:
+        ds.parse(f, format="trig")
+    claims = ds.graph(rdflib.URIRef(BASE + "graph/claims"))
+    article = ds.graph(rdflib.URIRef(BASE + "graph/article"))
+    fact_graphs = [g for g in ds.graphs() if str(g.identifier).startswith(BASE + "claim/")]
+    sentence_nodes = set(article.subjects(RDF.type, rdflib.URIRef(
+        "http://persistence.uni-leipzig.org/nlp2rdf/ontologies/nif-core#Sentence")))
+    cited = set(claims.objects(None, ent.inSentence))
+    out = {"sentences": len(sentence_nodes), "sentences with facts": len(sentence_nodes & cited),
+           "sentences without facts": len(set(article.subjects(ent.noFactsReason, None))),
+           "claims": len(fact_graphs), "fact triples": sum(len(g) for g in fact_graphs),
+           "evidence spans": len(set(claims.subjects(RDF.type, ent.EvidenceSpan))),
+           "graph:claims triples": len(claims), "graph:article triples": len(article)}
+    for m in sorted(set(claims.objects(None, ent.modality))):
+        out["claims " + m.split("#")[1]] = len(set(claims.subjects(ent.modality, m)))
+    out["entities"] = len({t for g in fact_graphs for s, _, o in g for t in (s, o)
+                           if isinstance(t, rdflib.URIRef) and str(t).startswith(BASE + "id/")})
+    return out
+
+
 def main(argv: list[str]) -> int:
     text = seed_text()
     if not argv or argv[0] in ("-h", "--help"):
@@ -313,6 +341,9 @@ def main(argv: list[str]) -> int:
             print(err, file=sys.stderr)
         print(f"checked {len(files)} files: {'OK' if not errors else f'{len(errors)} errors'}")
         return 1 if errors else 0
+    elif cmd == "stats":
+        for name, value in stats(sorted(DATA.glob("claims*.trig"))).items():
+            print(f"{name:26} {value}")
     else:
         print(f"unknown command {cmd!r}; see --help", file=sys.stderr)
         return 2

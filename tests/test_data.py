@@ -457,3 +457,12 @@ def test_modalities_are_all_in_use(claims_graph):
     for m in claims_graph.objects(None, ENT.modality):
         counts[m] += 1
     assert set(counts) == MODALITIES, counts
+
+
+def test_stats_add_up(claim_files):
+    figures = spans.stats(claim_files)
+    assert figures["sentences"] == 40
+    assert figures["sentences with facts"] + figures["sentences without facts"] == figures["sentences"]
+    by_modality = sum(v for k, v in figures.items() if k.startswith("claims ") and k != "claims")
+    assert by_modality == figures["claims"] > 100
+    assert figures["entities"] > 100 and figures["fact triples"] > figures["claims"]
