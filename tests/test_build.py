@@ -1,0 +1,79 @@
+"""`entente build` and `entente validate` on the real files, through the real command line."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+from pathlib import Path
+
+import rdflib
+
+from server import iris
+
+ROOT = Path(__file__).resolve().parent.parent
+SHAPES_DATA = Path(__file__).parent / "data" / "shapes"
+
+
+def entente(*args, env=None) -> subprocess.CompletedProcess:
+    return subprocess.run([sys.executable, "-m", "server.cli", *args], cwd=ROOT, capture_output=True,
+                          text=True, env=env)
+
+
+def test_build_output_has_the_expected_graphs(built_dataset):
+    ds = rdflib.Dataset()
+    ds.parse(built_dataset, format="trig")
+    names = {str(g.identifier) for g in ds.graphs() if len(g)}
+    for name in (iris.GRAPH_ARTICLE, iris.GRAPH_CLAIMS, iris.GRAPH_ONTOLOGY, iris.GRAPH_LINKSET,
+                 iris.GRAPH_INFERRED + "/article-voice"):
+        assert name in names, name
+    assert sum(n.startswith(iris.CLAIM) for n in names) > 50
+    assert len(ds.default_graph) == 0, "nothing belongs in the default graph"
+    article = ds.graph(rdflib.URIRef(iris.GRAPH_ARTICLE))
+    nif = rdflib.Namespace(iris.PREFIXES["nif"])
+    text = article.value(rdflib.URIRef(iris.ARTICLE), nif.isString)
+    assert str(text) == (ROOT / iris.SEED_FILE).read_bytes().decode("utf-8")
+    assert len(str(text)) == 5451
+
+
+def test_build_is_deterministic(built_dataset, tmp_path):
+    """Rebuilding the same sources gives the same bytes (here without the reasoner, to stay quick;
+    the reasoning run's time comes from the sources, so it is stable too)."""
+    first, second = tmp_path / "a.trig", tmp_path / "b.trig"
+    for out in (first, second):
+        result = entente("build", "--out", str(out), "--no-reason")
+        assert result.returncode == 0, result.stdout + result.stderr
+        assert "graph(s)" in result.stdout and "timings:" in result.stdout
+    assert first.read_bytes() == second.read_bytes()
+
+
+def test_validate_accepts_the_build(built_dataset):
+    result = entente("validate", str(built_dataset))
+    assert result.returncode == 0, result.stdout + result.stderr
+    assert "SHACL: conforms" in result.stdout
+
+
+def test_validate_rejects_a_bad_file_with_a_readable_report():
+    result = entente("validate", str(SHAPES_DATA / "evidence-wrong-quote.trig"))
+    assert result.returncode == 1
+    lines = result.stdout.splitlines()
+    assert any(line.startswith("Violation: span:348-362") and "shapes:OffsetsShape" in line for line in lines), \
+        result.stdout
+    assert "does not match the text of its document" in result.stdout
+    assert lines[-1].startswith("SHACL: does NOT conform: ")
+
+
+def test_validate_reports_a_parse_error_with_its_line(tmp_path):
+    bad = tmp_path / "broken.ttl"
+    bad.write_text("@prefix ent: <https://w3id.org/entente/ontology#> .\n<a> ent:x ;;; .\n")
+    result = entente("validate", str(bad))
+    assert result.returncode == 2
+    assert "cannot parse" in result.stderr and "line" in result.stderr.lower()
+
+
+def test_validate_without_a_dataset_says_what_to_do(tmp_path):
+    import os
+
+    env = {**os.environ, "ENTENTE_DATASET": str(tmp_path / "missing.trig")}
+    result = entente("validate", env=env)
+    assert result.returncode == 2
+    assert "entente build" in result.stderr
