@@ -225,7 +225,7 @@ def test_asserters_fit_the_modality(ds, claims_graph, facts):
             types = set(facts.objects(who, RDF.type))
             assert types, f"{c}: asserter {who} has no type in the data"
         if modality in (ENT.DirectQuote, ENT.IndirectSpeech):
-            assert types & {ENT.Person, ENT.SovereignState, ENT.OppositionMovement}, c
+            assert types & {ENT.Person, ENT.SovereignState, ENT.OppositionMovement, ENT.StateBloc}, c
         if modality == ENT.ReportedClaim:
             assert types & {ENT.Report, ENT.NewsAgency, ENT.Document}, c
 
@@ -236,7 +236,8 @@ def _evidence_text(claims_graph, c) -> str:
 
 def test_attributed_words_are_never_article_voice(claims_graph):
     """A span that carries an attribution or a hedge cannot support an ArticleVoice claim."""
-    markers = re.compile(r"according to|reported\b|reportedly|speculation|\bmay\b|\blikely\b| said\b|he said")
+    markers = re.compile(r"according to|reported\b|reportedly|speculation|\bmay\b|\blikely\b| said\b|he said|"
+                         r"insist|signaled")
     checked = 0
     for c in set(claims_graph.subjects(RDF.type, ENT.Claim)):
         if markers.search(_evidence_text(claims_graph, c)):
