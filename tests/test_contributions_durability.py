@@ -16,6 +16,7 @@ import time
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
+import pytest
 import requests
 
 from conftest import CONTRIBUTOR_TOKEN, MAINTAINER_TOKEN, LiveServer
@@ -62,10 +63,12 @@ def mixtures(rows) -> list:
             if (state == ENT + "Accepted" and n != DATA_QUADS) or (state != ENT + "Accepted" and n != 0)]
 
 
+@pytest.mark.slow
 def test_acknowledged_contributions_survive_sigkill(built_dataset, tmp_path):
     data_dir = tmp_path / "store"
     env = {"ENTENTE_RATE_LIMIT": "100000"}
-    server = LiveServer(data_dir, built_dataset, env=env).start()
+    # 4 workers so that readers are served while writers validate; the restart uses the default (2).
+    server = LiveServer(data_dir, built_dataset, extra_args=("--workers", "4"), env=env).start()
     article_before = article_graphs_hash(server.url)
     assert article_before[0] > 1000
 
@@ -110,11 +113,13 @@ def test_acknowledged_contributions_survive_sigkill(built_dataset, tmp_path):
             except (requests.RequestException, ValueError):
                 time.sleep(0.05)
                 continue
-            reads[0] += 1
-            seen_mixtures.extend(mixtures(rows))
+            with lock:
+                reads[0] += 1
+                seen_mixtures.extend(mixtures(rows))
 
-    read_thread = threading.Thread(target=reader, daemon=True)
-    read_thread.start()
+    read_threads = [threading.Thread(target=reader, daemon=True) for _ in range(2)]
+    for thread in read_threads:
+        thread.start()
     with ThreadPoolExecutor(PARALLEL) as pool:
         futures = [pool.submit(contribute, i) for i in range(SENT)]
         assert enough.wait(timeout=300), f"only {len(acknowledged)} contributions were acknowledged"
@@ -122,7 +127,8 @@ def test_acknowledged_contributions_survive_sigkill(built_dataset, tmp_path):
         for f in futures:
             f.result()
     stop_reader.set()
-    read_thread.join(timeout=60)
+    for thread in read_threads:
+        thread.join(timeout=60)
     with lock:
         acked, acc = dict(acknowledged), set(accepted)
     print(f"\ncrash test: {SENT} sent ({PARALLEL} at once), {len(acked)} acknowledged before SIGKILL, "
