@@ -297,6 +297,9 @@ def render_resource(store, settings, description) -> str:
     m = re.fullmatch(re.escape(iris.SPAN) + r"(\d+)-(\d+)", iri)
     if m:
         in_article = article_span_href(base, m.group(1), m.group(2))
+    m = re.fullmatch(re.escape(iris.SENTENCE) + r"(\d+)", iri)
+    if m:
+        in_article = href(iris.ARTICLE, base) + f"#sentence-{m.group(1)}"
     modality = next((st.object for st in description.outgoing if st.predicate.value == iris.ENT + "modality"), None)
     asserter = next((st.object for st in description.outgoing if st.predicate.value == iris.ENT + "assertedBy"), None)
     claim_mark = None
@@ -334,7 +337,7 @@ def picture_url(base: str, about: str | None = None) -> str:
 @dataclass
 class Piece:
     """One item of a paragraph of article text: a text segment, a span's start anchor, or its end marker."""
-    kind: str                     # "text" | "anchor" | "ref"
+    kind: str                     # "text" | "anchor" | "ref" | "sentence" (where sentence n begins)
     text: str = ""
     span: str | None = None       # span key "b-e" (anchor, ref, innermost covering span of a text segment)
     number: int | None = None     # the span's number in the facts list (ref)
@@ -351,7 +354,7 @@ def paragraphs(text: str, spans, sentences) -> list[list[Piece]]:
     own, knows every span covering it and links to the innermost one (the shortest); each span
     also gets a zero-width anchor where it begins (`#span-b-e`, the target of links from facts)
     and a numbered marker where it ends that links to its facts. Every span therefore has exactly
-    one anchor and one marker, however the spans overlap.
+    one anchor and one marker, however the spans overlap. Sentences get an anchor too (`#sentence-n`).
     """
     n = len(text)
     cuts = {0, n}
@@ -363,7 +366,6 @@ def paragraphs(text: str, spans, sentences) -> list[list[Piece]]:
     for i, ch in enumerate(text):
         if ch == "\n":
             cuts |= {i, i + 1}
-    cuts = sorted(cuts)
     numbers = {s.key: i + 1 for i, s in enumerate(spans)}
     starts, ends = {}, {}
     for s in spans:
@@ -372,9 +374,18 @@ def paragraphs(text: str, spans, sentences) -> list[list[Piece]]:
 
     result: list[list[Piece]] = [[]]
 
+    sentence_starts = {}
+    for s in sentences:
+        if s.number is not None and 0 <= s.begin < n:
+            sentence_starts.setdefault(s.begin, []).append(s.number)
+            cuts.add(s.begin)
+    cuts = sorted(cuts)
+
     def boundary(pos):
         for s in sorted(ends.get(pos, []), key=lambda s: -s.begin):          # inner spans close first
             result[-1].append(Piece("ref", span=s.key, number=numbers[s.key]))
+        for number in sentence_starts.get(pos, []):
+            result[-1].append(Piece("sentence", number=number))
         for s in sorted(starts.get(pos, []), key=lambda s: -s.end):          # outer spans open first
             result[-1].append(Piece("anchor", span=s.key))
 
