@@ -228,6 +228,20 @@ def test_hermit_rejects_a_modality_that_is_two_modalities(onto):
         run_hermit(bad)
 
 
+def test_hermit_rejects_a_claim_with_two_modalities(onto):
+    """ent:modality is functional and the modalities are different: one claim, one modality."""
+    bad = rdflib.Graph()
+    for t in onto:
+        bad.add(t)
+    claim = URIRef(iris.CLAIM + "not-a-real-claim")
+    bad.add((claim, RDF.type, ENT.Claim))
+    bad.add((claim, ENT.modality, ENT.ArticleVoice))
+    run_hermit(bad)  # one modality: consistent
+    bad.add((claim, ENT.modality, ENT.Hedged))
+    with pytest.raises(owlready2.OwlReadyInconsistentOntologyError):
+        run_hermit(bad)
+
+
 # ---------------------------------------------------------------------------------------------
 # OWL 2 DL profile, checked by the OWL API (bundled in owlready2's HermiT.jar)
 # ---------------------------------------------------------------------------------------------
