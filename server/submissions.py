@@ -79,7 +79,12 @@ def parse(body: bytes, fmt: Format, cid: str) -> rdflib.Dataset:
     except Exception as e:  # rdflib raises many kinds; each carries the parser's message
         raise BadRequest(f"The {fmt.name} body does not parse: {parser_message(e)}",
                          where=error_location(e, body, fmt)) from e
-    return _rewrite_placeholder(ds, base)
+    ds = _rewrite_placeholder(ds, base)
+    try:
+        to_quads(ds, cid)
+    except ValueError as e:   # rdflib lets some malformed IRIs and language tags through; the store would not
+        raise BadRequest(f"The {fmt.name} body holds a term that is not valid RDF: {e}.") from e
+    return ds
 
 
 def parser_message(error: Exception) -> str:
@@ -274,8 +279,22 @@ def to_quads(ds: rdflib.Dataset, cid: str) -> list[ox.Quad]:
             return ox.Literal(str(t), datatype=ox.NamedNode(str(t.datatype)))
         return ox.Literal(str(t))
 
-    return [ox.Quad(term(s), term(p), term(o), base if g == DATASET_DEFAULT_GRAPH_ID else term(g))
-            for s, p, o, g in ds.quads((None, None, None, None))]
+    quads = []
+    for s, p, o, g in ds.quads((None, None, None, None)):
+        try:
+            quads.append(ox.Quad(term(s), term(p), term(o), base if g == DATASET_DEFAULT_GRAPH_ID else term(g)))
+        except ValueError as e:
+            bad = next((str(t) for t in (s, p, o, g) if isinstance(t, rdflib.URIRef) and not _valid_iri(str(t))), None)
+            raise ValueError(f"<{bad}>: {e}" if bad else str(e)) from e
+    return quads
+
+
+def _valid_iri(iri: str) -> bool:
+    try:
+        ox.NamedNode(iri)
+        return True
+    except ValueError:
+        return False
 
 
 def serialize(quads: list[ox.Quad], fmt: Format) -> bytes:

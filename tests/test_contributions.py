@@ -344,6 +344,11 @@ def test_breaking_entente_rules_is_422_with_the_reason(live, body, reason):
     assert dry_run.status_code == 422 and reason in dry_run.json()["message"]
 
 
+def test_invalid_iri_that_rdflib_lets_through_is_400(live):
+    answer = refused(live, 400, claim("id:russia ent:friendlyWith <http://example.org/a{b}> ."))
+    assert "not valid RDF" in answer["message"] and "a{b}" in answer["message"]
+
+
 def test_body_that_is_not_utf8_is_400(live):
     answer = refused(live, 400, claim("id:russia ent:friendlyWith id:israel .").replace(b"Israel", b"Isra\xe9l"))
     assert "not UTF-8" in answer["message"] and answer["where"]["byte"] > 0
