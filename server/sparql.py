@@ -233,10 +233,9 @@ def service_description(endpoint_url: str) -> list:
                 ox.Triple(default_graph, a, sd("Graph"))]
     counts = {row["g"].value: int(row["n"].value) for row in store.select(
         "SELECT ?g (COUNT(*) AS ?n) WHERE { GRAPH ?g { ?s ?p ?o } } GROUP BY ?g", union_default_graph=False)}
-    total = store.count()
-    own_default = total - sum(counts.values())
-    triples.append(ox.Triple(default_graph, n(VOID_TRIPLES), ox.Literal(
-        str(total if settings.union_default_graph else own_default), datatype=n(XSD_INTEGER))))
+    in_default = store.select("SELECT (COUNT(*) AS ?n) WHERE { ?s ?p ?o }")   # as a query sees it
+    triples.append(ox.Triple(default_graph, n(VOID_TRIPLES), ox.Literal(in_default[0]["n"].value,
+                                                                         datatype=n(XSD_INTEGER))))
     for name in store.graph_names():
         named, graph = ox.BlankNode(), ox.BlankNode()
         triples += [ox.Triple(dataset, sd("namedGraph"), named),

@@ -307,6 +307,9 @@ def test_service_description(endpoint, accept, parser):
     assert (service, SD.feature, SD.UnionDefaultGraph) in graph
     names = {str(n) for n in graph.objects(None, SD.name)}
     assert names == {EX + "g1", EX + "g2"}
+    dataset = graph.value(service, SD.defaultDataset)
+    default_graph = graph.value(dataset, SD.defaultGraph)
+    assert graph.value(default_graph, rdflib.URIRef("http://rdfs.org/ns/void#triples")).toPython() == 6
     result_formats = {str(f) for f in graph.objects(service, SD.resultFormat)}
     assert "http://www.w3.org/ns/formats/SPARQL_Results_CSV" in result_formats
     assert "http://www.w3.org/ns/formats/N-Quads" in result_formats
