@@ -207,6 +207,33 @@ def test_rejected_contribution_stays_retrievable_with_its_reason_and_is_never_se
             rdflib.Literal("duplicates claim:russian-loan-to-iran")) in ds.graph(rdflib.URIRef(BASE + "graph/contributions"))
     assert len(ds.graph(rdflib.URIRef(iri + "#loan"))) == 2
     assert requests.post(f"{live.url}/contributions/{cid}/accept", headers=MAINTAIN, timeout=30).status_code == 409
+    # reasons are escaped in the HTML list
+    other = send(live, GOOD_NQ, NQ).json()["id"]
+    requests.post(f"{live.url}/contributions/{other}/reject", json={"reason": "<b>bold</b> claim"}, headers=MAINTAIN,
+                  timeout=30).raise_for_status()
+    html = requests.get(f"{live.url}/contributions?state=rejected&limit=500", headers={"Accept": "text/html"}, timeout=10)
+    assert "&lt;b&gt;bold&lt;/b&gt; claim" in html.text and "<b>bold</b>" not in html.text
+
+
+def test_concurrent_reviews_of_one_contribution_one_wins(live):
+    cid = send(live, GOOD_TRIG).json()["id"]
+    results = {}
+
+    def review(action):
+        results[action] = requests.post(f"{live.url}/contributions/{cid}/{action}", json={"reason": f"{action} race"},
+                                        headers=MAINTAIN, timeout=60).status_code
+
+    threads = [threading.Thread(target=review, args=(a,)) for a in ("accept", "reject")]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert sorted(results.values()) == [200, 409], results
+    record = requests.get(f"{live.url}/contributions/{cid}", timeout=10).json()
+    winner = "accepted" if results["accept"] == 200 else "rejected"
+    assert record["state"] == winner and record["reason"] == f"{winner[:6]} race"
+    served = ask(live, f"ASK {{ GRAPH <{BASE}contribution/{cid}#katz-russia-israel> {{ ?s ?p ?o }} }}")
+    assert served == (winner == "accepted")
 
 
 def test_review_needs_a_maintainer_and_a_reason_to_reject(live):
