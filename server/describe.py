@@ -127,7 +127,8 @@ def description_quads(store, iri: str, *, incoming_limit: int = INCOMING_LIMIT,
                       more_link: str | None = None) -> list[ox.Quad]:
     """The quads of `iri`'s RDF document, each in the graph that holds it.
 
-    Outgoing statements (with the blank nodes they lead to), incoming ones up to `incoming_limit`,
+    Outgoing statements (with the blank nodes they lead to), incoming ones up to `incoming_limit`
+    (a blank-node subject comes whole, e.g. the OWL restriction that names a class),
     rdfs:label of every IRI they mention, the claim metadata and evidence spans of the graphs
     they come from, and — for a graph name, the ontology IRI or its version IRI — the graph's own
     triples. When incoming statements were left out and `more_link` is given, the document says
@@ -138,7 +139,8 @@ def description_quads(store, iri: str, *, incoming_limit: int = INCOMING_LIMIT,
     in_rows, in_total = _incoming(store, subject, incoming_limit)
     quads: list[ox.Quad] = [_quad(subject, p, o, g) for p, o, g in out_rows]
     quads += [_quad(s, p, subject, g) for s, p, g in in_rows]
-    quads += _blank_closure(store, [(o, g) for _, o, g in out_rows if isinstance(o, ox.BlankNode)])
+    quads += _blank_closure(store, [(o, g) for _, o, g in out_rows if isinstance(o, ox.BlankNode)]
+                            + [(s, g) for s, _, g in in_rows if isinstance(s, ox.BlankNode)])
 
     graph, graph_size = _named_graph(store, iri)
     if graph and 0 < graph_size <= GRAPH_CONTENT_LIMIT:
@@ -384,7 +386,7 @@ def _blank_closure(store, starts: list[tuple]) -> list[ox.Quad]:
         by_graph.setdefault(graph, []).append(node)
     for graph, nodes in by_graph.items():
         index: dict = {}
-        for q in (store.quads(graph) if graph else _default_quads(store)):
+        for q in store.quads(graph):     # "" is the default graph
             if isinstance(q.subject, ox.BlankNode):
                 index.setdefault(q.subject, []).append(q)
         seen, todo = set(), list(nodes)
@@ -398,11 +400,6 @@ def _blank_closure(store, starts: list[tuple]) -> list[ox.Quad]:
                 if isinstance(q.object, ox.BlankNode):
                     todo.append(q.object)
     return quads
-
-
-def _default_quads(store) -> list[ox.Quad]:
-    rows = store.select("SELECT ?s ?p ?o WHERE { ?s ?p ?o FILTER(isBlank(?s)) }", **_OWN)
-    return [_quad(r["s"], r["p"], r["o"], "") for r in rows]
 
 
 # --- building the result ----------------------------------------------------------------------

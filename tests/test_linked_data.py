@@ -430,3 +430,14 @@ def test_the_curl_examples_of_the_docs_work_on_the_real_dataset(server):
                 and not path.startswith("/dumps/") else 200
         r = requests.get(server.url + path, headers=headers, allow_redirects=follow, timeout=60)
         assert r.status_code == expected, (line, r.status_code, r.text[:200])
+
+
+def test_description_quads_bring_blank_nodes_whole(store):
+    """An OWL restriction pointing at a class comes with its other statements, in its graph."""
+    quads = describe.description_quads(store, iris.ENT + "Organization")
+    restriction = [q.subject for q in quads if q.object.value == iris.ENT + "Organization"
+                   and q.predicate.value == str(rdflib.OWL.someValuesFrom)]
+    assert len(restriction) == 1
+    about = {(q.predicate.value, q.object.value, q.graph_name.value) for q in quads if q.subject == restriction[0]}
+    assert (str(rdflib.OWL.onProperty), iris.ENT + "governedBy", iris.GRAPH_ONTOLOGY) in about
+    assert (str(rdflib.RDF.type), str(rdflib.OWL.Restriction), iris.GRAPH_ONTOLOGY) in about
