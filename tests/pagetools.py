@@ -49,6 +49,12 @@ class Element:
         return found
 
     def by_id(self, ident: str) -> "Element | None":
+        if self.parent is None:       # the document: index the ids once
+            if not hasattr(self, "_ids"):
+                self._ids = {}
+                for e in self.iter():
+                    self._ids.setdefault(e.attrs.get("id"), e)
+            return self._ids.get(ident)
         return next((e for e in self.iter() if e.attrs.get("id") == ident), None)
 
 
