@@ -1,17 +1,18 @@
 """The VoID description of the dataset, with statistics computed from the store, and the dumps.
 
 Statistics count what the store holds now (cached per store.version):
-- the dataset as a whole counts the RDF merge of all graphs: `void:triples` is the number of
-  distinct triples (the Turtle dump has exactly these), `void:entities` the distinct subject IRIs
+- `void:triples` counts every triple of every graph — the quads, as /health and the home page
+  do; a triple held by two graphs (a label in a claim graph and in an inferred graph) counts
+  twice, so the subsets' figures add up to the whole. `void:entities` is the distinct subject IRIs
   under the base IRI (`void:uriSpace`), `void:classes` the distinct objects of rdf:type,
   `void:properties` the distinct predicates, `void:distinctSubjects` / `void:distinctObjects`;
-- every named graph is a `void:subset` (`sd:name` gives the graph) with the same figures, so the
-  subsets' `void:triples` add up to the number of quads;
-- class partitions count distinct instances, property partitions distinct triples;
+- every named graph is a `void:subset` (`sd:name` gives the graph) with the same figures;
+- class partitions count distinct instances, property partitions triples (quads) per property;
 - the owl:sameAs links into Wikidata are a `void:Linkset` (`void:triples` = distinct links; the
   graph graph:linkset/wikidata, its `dcterms:source`, also holds their verification records).
 
-Dumps: Turtle holds the union of all graphs flattened (distinct triples, graphs lost); TriG,
+Dumps: Turtle holds the union of all graphs merged (distinct triples, graphs lost — so fewer
+than `void:triples` when graphs share triples); TriG,
 N-Quads and JSON-LD keep every named graph. Each is built once per store version; VoID gives
 its URL, size (`dcat:byteSize`) and SHA-256 (`ent:sha256`, hex).
 """
@@ -125,9 +126,9 @@ def _int(row: dict, var: str) -> int:
 
 def _compute(store, base: str) -> Statistics:
     entity = f'FILTER(isIRI(?s) && STRSTARTS(STR(?s), "{base}"))'
-    distinct = "{ SELECT DISTINCT ?s ?p ?o WHERE { { GRAPH ?g { ?s ?p ?o } } UNION { ?s ?p ?o } } }"
+    every = "{ { GRAPH ?g { ?s ?p ?o } } UNION { ?s ?p ?o } }"     # every triple of every graph
     row = store.select(f"SELECT (COUNT(*) AS ?t) (COUNT(DISTINCT ?s) AS ?ds) (COUNT(DISTINCT ?p) AS ?dp) "
-                       f"(COUNT(DISTINCT ?o) AS ?do) WHERE {distinct}", **_OWN)[0]
+                       f"(COUNT(DISTINCT ?o) AS ?do) WHERE {every}", **_OWN)[0]
     total = Figures(triples=_int(row, "t"), properties=_int(row, "dp"), distinct_subjects=_int(row, "ds"),
                     distinct_objects=_int(row, "do"))
     total.classes = _int(store.select(
@@ -153,7 +154,7 @@ def _compute(store, base: str) -> Statistics:
         f"SELECT ?c (COUNT(DISTINCT ?s) AS ?n) WHERE {{ {{ GRAPH ?g {{ ?s <{RDF_TYPE}> ?c }} }} "
         f"UNION {{ ?s <{RDF_TYPE}> ?c }} FILTER(isIRI(?c)) }} GROUP BY ?c", **_OWN)}
     properties = {r["p"].value: _int(r, "n") for r in store.select(
-        f"SELECT ?p (COUNT(*) AS ?n) WHERE {distinct} GROUP BY ?p", **_OWN)}
+        f"SELECT ?p (COUNT(*) AS ?n) WHERE {every} GROUP BY ?p", **_OWN)}
     vocabularies = sorted({ns for ns in iris.PREFIXES.values() for term in list(properties) + list(classes)
                            if term.startswith(ns) and ns not in (iris.ID, iris.CLAIM, iris.SPAN, iris.SENTENCE,
                                                                  iris.GRAPH, iris.WIKIDATA_ENTITY)})
