@@ -6,7 +6,7 @@ compared with every known hash by `hmac.compare_digest`, so the comparison takes
 whichever hash (if any) matches. A maintainer may do everything a contributor may.
 
 Missing token: 401 with `WWW-Authenticate: Bearer`. Unknown token or a role too low: 403.
-Rate limits are counted in a small SQLite file under `<data_dir>/contributions/`, so that every
+Rate limits (a sliding minute) are counted in a small SQLite file under `<data_dir>/contributions/`, so that every
 gunicorn worker process shares the same count.
 
 In a view:
@@ -122,14 +122,20 @@ def check(authorization: str | None, tokens: Tokens, *roles: str) -> Identity:
 
 
 class RateLimiter:
-    """At most `per_minute` hits per key in any fixed minute window, counted in SQLite (shared by processes)."""
+    """At most `per_minute` hits per key in any 60 seconds (a sliding log in SQLite, shared by processes)."""
+
+    WINDOW = 60.0
 
     def __init__(self, path: Path, per_minute: int):
         self.path = Path(path)
         self.per_minute = per_minute
         self.path.parent.mkdir(parents=True, exist_ok=True)
-        with self._connect() as db:
-            db.execute("CREATE TABLE IF NOT EXISTS hits (key TEXT PRIMARY KEY, window INTEGER, count INTEGER)")
+        db = self._connect()
+        try:
+            db.execute("CREATE TABLE IF NOT EXISTS hit_log (key TEXT NOT NULL, at REAL NOT NULL)")
+            db.execute("CREATE INDEX IF NOT EXISTS hit_log_key ON hit_log (key, at)")
+        finally:
+            db.close()
 
     def _connect(self) -> sqlite3.Connection:
         db = sqlite3.connect(self.path, timeout=10, isolation_level=None)
@@ -141,20 +147,17 @@ class RateLimiter:
         if self.per_minute <= 0:
             return
         now = time.time() if now is None else now
-        window = int(now // 60)
         db = self._connect()
         try:
             db.execute("BEGIN IMMEDIATE")
-            row = db.execute("SELECT window, count FROM hits WHERE key = ?", (key,)).fetchone()
-            count = row[1] if row and row[0] == window else 0
+            db.execute("DELETE FROM hit_log WHERE key = ? AND at <= ?", (key, now - self.WINDOW))
+            count, oldest = db.execute("SELECT COUNT(*), MIN(at) FROM hit_log WHERE key = ?", (key,)).fetchone()
             if count >= self.per_minute:
                 db.execute("COMMIT")
-                retry = max(1, math.ceil((window + 1) * 60 - now))
+                retry = max(1, math.ceil(oldest + self.WINDOW - now))
                 raise TooManyRequests(f"More than {self.per_minute} requests a minute with this token; "
                                       f"try again in {retry} s.", headers={"Retry-After": str(retry)})
-            db.execute("INSERT INTO hits (key, window, count) VALUES (?, ?, ?) "
-                       "ON CONFLICT(key) DO UPDATE SET window = excluded.window, count = excluded.count",
-                       (key, window, count + 1))
+            db.execute("INSERT INTO hit_log (key, at) VALUES (?, ?)", (key, now))
             db.execute("COMMIT")
         finally:
             db.close()

@@ -130,12 +130,16 @@ def test_rate_limit_gives_429_with_retry_after(tmp_path):
     assert client.post("/contribute", headers={"Authorization": f"Bearer {MAINTAINER}"}).status_code == 200
 
 
-def test_rate_limit_window_resets(tmp_path):
-    limiter = auth.RateLimiter(tmp_path / "r.sqlite", 1)
-    limiter.hit("k", now=120.0)
+def test_rate_limit_window_slides(tmp_path):
+    limiter = auth.RateLimiter(tmp_path / "r.sqlite", 2)
+    limiter.hit("k", now=100.0)
+    limiter.hit("k", now=159.0)
+    with pytest.raises(TooManyRequests) as refused:
+        limiter.hit("k", now=159.5)          # two hits in the last minute, across a minute boundary
+    assert refused.value.headers["Retry-After"] == "1"
+    limiter.hit("k", now=160.5)              # the hit at 100 has left the window
     with pytest.raises(TooManyRequests):
-        limiter.hit("k", now=150.0)
-    limiter.hit("k", now=180.0)
+        limiter.hit("k", now=161.0)
 
 
 def _hit_many(path, n, out):
