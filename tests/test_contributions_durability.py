@@ -163,6 +163,10 @@ def test_acknowledged_contributions_survive_sigkill(built_dataset, tmp_path):
         r = requests.post(restarted.url + "/contributions", data=GOOD, timeout=120,
                           headers={"Content-Type": "application/trig", "Authorization": f"Bearer {CONTRIBUTOR_TOKEN}"})
         assert r.status_code == 201
-        print(f"crash test: {len(rows)} records after restart, {len(listing['items'])} listed, all intact")
+        files = {p.name.split(".")[0] for p in (data_dir / "contributions").glob("2*.*")}
+        records = {c[len(CONTRIBUTION):] for c, _, _ in rows}
+        assert records <= files       # every record has its data file
+        print(f"crash test: {len(rows)} records after restart, {len(listing['items'])} listed, all intact; "
+              f"{len(files - records)} body file(s) without a record (sent, never acknowledged, never served)")
     finally:
         restarted.stop()
