@@ -64,7 +64,7 @@ import pyoxigraph as ox
 from .errors import BadRequest, EntenteError, NotAcceptable, ServiceUnavailable
 from .formats import Format
 from .settings import Settings
-from .sparql_text import has_dataset_clause
+from .sparql_text import has_dataset_clause, top_level_keywords
 
 _JSON = ox.QueryResultsFormat.JSON
 _POSITION = re.compile(r"error at (\d+):(\d+)")
@@ -236,8 +236,10 @@ class Store:
 
     # --- writes (separate process, one transaction each) ---------------------------------------
     def update(self, u: str, base_iri: str | None = None, **_ds) -> None:
+        """A user's SPARQL Update: killed (and nothing written) after query_timeout, plus a few seconds
+        for starting the writer process and waiting for the write lock."""
         check_update(u, self.settings.service_allowlist)
-        self._write("update", {"update": u, "base_iri": base_iri})
+        self._write("update", {"update": u, "base_iri": base_iri}, timeout=self.settings.query_timeout + 5)
 
     def write(self, quads_to_add, graphs_to_drop=(), graphs_to_create=()) -> None:
         """Drop graphs, create (empty) graphs and add quads, in one transaction; durable on return."""
@@ -475,21 +477,24 @@ def check_federation(q: str, allowlist) -> list[str]:
 
 
 def check_update(u: str, allowlist) -> None:
-    """Refuse LOAD (it would fetch a URL) and SERVICE targets off the allowlist in an update."""
-    lowered = u.lower()
-    if "load" not in lowered and "service" not in lowered:
+    """Refuse LOAD (it would fetch a URL) and SERVICE targets off the allowlist in an update.
+
+    LOAD is always a top-level keyword, so the lexer of sparql_text finds it whatever else the update
+    holds; SERVICE clauses are found with rdflib's parser, as in queries."""
+    for word, offset in top_level_keywords(u):
+        if word == "LOAD":
+            raise BadRequest("LOAD is refused: this server never fetches data from URLs. Send the data with "
+                             "INSERT DATA or the Graph Store Protocol (/store).", where={"offset": offset})
+    if "service" not in u.lower():
         return
     from rdflib.plugins.sparql.algebra import translateUpdate, traverse
     from rdflib.plugins.sparql.parser import parseUpdate
 
     try:
         update = translateUpdate(parseUpdate(u))
-    except Exception:  # noqa: BLE001 — pyoxigraph gives the syntax error with its position
-        return
-    for op in update.algebra:
-        if getattr(op, "name", None) == "Load":
-            raise BadRequest(f"LOAD <{op.iri}> is refused: this server never fetches data from URLs. "
-                             "Send the data with INSERT DATA or the Graph Store Protocol (/store).")
+    except Exception as e:  # noqa: BLE001 — an update we cannot check is refused, not run
+        raise BadRequest(f"The update mentions SERVICE but could not be checked against the SERVICE "
+                         f"allowlist: {e}") from e
     _services(update.algebra, traverse, allowlist)
 
 

@@ -196,3 +196,21 @@ def test_update_with_load_or_foreign_service_is_refused(store):
     with pytest.raises(BadRequest, match="SERVICE"):
         store.update("INSERT { ?s ?p ?o } WHERE { SERVICE <http://evil.example/sparql> { ?s ?p ?o } }")
     assert store.count() == 0
+    with pytest.raises(BadRequest, match="LOAD"):
+        store.update("PREFIX ex: <http://example.org/>\nINSERT DATA { ex:a ex:b 'LOAD <x>' } ;\nLOAD <http://example.org/x>")
+    check_update("INSERT DATA { <http://example.org/a> <http://example.org/b> 'LOAD <http://x/>' }", ())
+
+
+def test_update_timeout_stops_the_update_and_writes_nothing(tmp_path, dataset):
+    store = Store(Settings(data_dir=tmp_path / "slow", query_timeout=0.5))
+    store.load_dataset(dataset)
+    version, count = store.version, store.count()
+    patterns = " ".join(f"GRAPH ?g{i} {{ ?s{i} ?p{i} ?o{i} }}" for i in range(16))    # 4^16 rows to count
+    slow = ("INSERT { GRAPH <http://example.org/out> { <http://example.org/a> <http://example.org/x> ?n } } "
+            f"WHERE {{ SELECT (COUNT(*) AS ?n) WHERE {{ {patterns} }} }}")
+    with pytest.raises(ServiceUnavailable, match="nothing was written"):
+        store.update(slow)
+    assert store.version == version and store.count() == count
+    store.update("INSERT DATA { GRAPH <http://example.org/out> { <http://example.org/a> <http://example.org/x> 1 } }")
+    assert store.count() == count + 1
+
