@@ -169,6 +169,18 @@ def test_resource_page_links_point_at_this_server(site):
         assert requests.get(href, timeout=30).status_code == 200, href
 
 
+def test_links_follow_the_public_url_when_one_is_set(site, make_server):
+    dataset = Path(site.args[site.args.index("--dataset") + 1])
+    public = "https://entente.example.org/kg"
+    live = make_server(dataset, env={"ENTENTE_PUBLIC_URL": public})
+    _, page = get_page(live.url + "/id/iran.html")
+    hrefs = [a.attrs["href"] for a in page.find_all("a")]
+    assert f"{public}/id/russia.html" in hrefs
+    assert not [h for h in hrefs if h.startswith(live.url) or iris.BASE in h]
+    assert page.find_all("link", rel="alternate", type="text/turtle")[0].attrs["href"] == f"{public}/id/iran.ttl"
+    assert page.find_all("link", rel="stylesheet")[0].attrs["href"] == f"{public}/static/entente.css"
+
+
 def test_wikidata_links_are_shown_as_such(site):
     rows = select(site.url, "SELECT ?x ?wd WHERE { GRAPH graph:linkset\\/wikidata { ?x owl:sameAs ?wd } }"
                   .replace("graph:linkset\\/wikidata", f"<{iris.GRAPH_LINKSET}>"))
@@ -322,10 +334,10 @@ def test_query_page_serves_yasgui_from_this_server(site):
     response, page = get_page(site.url + "/sparql")
     assert response.status_code == 200 and response.headers["Content-Type"].startswith("text/html")
     sources = [s.attrs["src"] for s in page.find_all("script") if s.attrs.get("src")]
-    assert "/static/vendor/yasgui/yasgui.min.js" in sources and "/static/query.js" in sources
+    assert site.url + "/static/vendor/yasgui/yasgui.min.js" in sources and site.url + "/static/query.js" in sources
     for src in sources + [l.attrs["href"] for l in page.find_all("link", rel="stylesheet")]:
-        assert src.startswith("/"), f"{src} is not served by this server"
-        assert requests.get(site.url + src, timeout=30).status_code == 200, src
+        assert src.startswith(site.url + "/static/"), f"{src} is not served by this server"
+        assert requests.get(src, timeout=30).status_code == 200, src
     config = json.loads(page.by_id("entente-config").text())
     assert config["endpoint"] == site.url + "/sparql"
     assert page.find_all("form", cls="plain-query"), "no form for browsers without JavaScript"
