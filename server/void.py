@@ -77,7 +77,7 @@ class Statistics:
     total: Figures
     graphs: dict[str, Figures]
     class_partitions: dict[str, int]     # class IRI → distinct instances
-    property_partitions: dict[str, int]  # property IRI → distinct triples
+    property_partitions: dict[str, int]  # property IRI → triples (every graph)
     vocabularies: list[str]
     wikidata_links: int                  # distinct owl:sameAs triples into Wikidata
 
@@ -85,7 +85,7 @@ class Statistics:
 # --- dumps ----------------------------------------------------------------------------------------
 
 def dump(store, fmt) -> Dump:
-    """The whole dataset in `fmt` (Turtle: the union flattened; dataset formats and JSON-LD: every graph)."""
+    """The whole dataset in `fmt` (Turtle: the union merged; dataset formats and JSON-LD: every graph)."""
     key = (fmt.name, store.version)
     with _lock:
         if key in _dumps:
