@@ -155,6 +155,9 @@ def test_acknowledged_contributions_survive_sigkill(built_dataset, tmp_path):
             assert hashlib.sha256(record["data"].encode()).hexdigest() == record["sha256"]
         rows = consistency_rows(restarted.url)
         assert mixtures(rows) == []
+        files = {p.name.split(".")[0] for p in (data_dir / "contributions").glob("2*.*")}
+        records = {c[len(CONTRIBUTION):] for c, _, _ in rows}
+        assert records <= files       # every record has its data file
         assert {c[len(CONTRIBUTION):] for c, _, _ in rows} >= set(acked)
         assert {c[len(CONTRIBUTION):] for c, s, _ in rows if s == ENT + "Accepted"} >= acc
         # the article's graphs are exactly as before
@@ -163,9 +166,6 @@ def test_acknowledged_contributions_survive_sigkill(built_dataset, tmp_path):
         r = requests.post(restarted.url + "/contributions", data=GOOD, timeout=120,
                           headers={"Content-Type": "application/trig", "Authorization": f"Bearer {CONTRIBUTOR_TOKEN}"})
         assert r.status_code == 201
-        files = {p.name.split(".")[0] for p in (data_dir / "contributions").glob("2*.*")}
-        records = {c[len(CONTRIBUTION):] for c, _, _ in rows}
-        assert records <= files       # every record has its data file
         print(f"crash test: {len(rows)} records after restart, {len(listing['items'])} listed, all intact; "
               f"{len(files - records)} body file(s) without a record (sent, never acknowledged, never served)")
     finally:
