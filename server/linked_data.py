@@ -72,6 +72,10 @@ def resolve(path: str) -> Response:
     iri = data_iri(thing)
     store = get_store()
     if not describe.exists(store, iri):
+        stem, dot, ext = thing.rpartition(".")
+        if dot and "/" not in ext and describe.exists(store, data_iri(stem)):
+            raise NotFound(f"<{data_iri(stem)}> has no '.{ext}' document. Its documents: "
+                           + ", ".join(f"/{stem}.{f.extension}" for f in DOCUMENT_FORMATS) + ".", where=request.path)
         raise NotFound(f"Nothing is known about <{iri}>.", where=request.path)
     if fmt is None:
         fmt = negotiate(request.headers.get("Accept"), DOCUMENT_FORMATS, default=formats.HTML)

@@ -270,6 +270,11 @@ def test_unknown_iris_are_404(ld, path):
     assert "accept" in r.headers["Vary"].lower()
 
 
+def test_an_unknown_extension_is_404_naming_the_documents_there_are(ld):
+    r = get(ld.url + "/id/iran.xyz", "text/plain")
+    assert r.status_code == 404 and "/id/iran.ttl" in r.text and "/id/iran.jsonld" in r.text
+
+
 def test_unknown_iri_gives_an_html_page_to_browsers(ld):
     r = get(ld.url + "/id/no-such-thing", BROWSER)
     assert r.status_code == 404 and r.headers["Content-Type"].startswith("text/html")
