@@ -254,6 +254,8 @@ COUNTS = {
     "Wikidata links": "SELECT (COUNT(*) AS ?n) WHERE { GRAPH ?g { ?x owl:sameAs ?y } "
                       "FILTER(STRSTARTS(STR(?y), \"http://www.wikidata.org/entity/\")) }",
     "classes": f"SELECT (COUNT(DISTINCT ?x) AS ?n) WHERE {{ ?x a owl:Class FILTER(STRSTARTS(STR(?x), \"{iris.ENT}\")) }}",
+    "accepted contributions": f"SELECT (COUNT(DISTINCT ?x) AS ?n) WHERE {{ GRAPH <{iris.GRAPH_CONTRIBUTIONS}> "
+                              "{ ?x ent:state ent:Accepted } }",
     "properties": f"SELECT (COUNT(DISTINCT ?x) AS ?n) WHERE {{ VALUES ?t {{ owl:ObjectProperty owl:DatatypeProperty }} "
                   f"?x a ?t FILTER(STRSTARTS(STR(?x), \"{iris.ENT}\")) }}",
 }

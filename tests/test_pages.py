@@ -430,6 +430,9 @@ def contribute(live, path: Path) -> str:
 
 def test_contributed_statements_are_marked_contributed(hostile):
     live, _ = hostile
+    _, home = get_page(live.url + "/")
+    counts = {dt.text(): dd.text() for dt, dd in zip(home.find_all("dt"), home.find_all("dd"))}
+    assert counts["accepted contributions"] == "1"
     quote, anchor = "Russia is friendly with Israel", "#span-2392-2422"
     _, page = get_page(live.url + "/id/russia.html")
     lines = [li for li in page.find_all("li", cls="ev") if quote in li.text()
