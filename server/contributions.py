@@ -192,8 +192,8 @@ def index():
     if offset + limit < total:
         page["next"] = _page_url(state, limit, offset + limit)
     if fmt is formats.HTML:
-        return Response(render_template_string(LIST_PAGE, page=page, states=list(provenance.STATES)),
-                        content_type="text/html; charset=utf-8")
+        return _html(LIST_PAGE, "Contributions", f"{public}/contributions", page=page,
+                     states=list(provenance.STATES))
     return Response(json.dumps(page, indent=2), content_type="application/json")
 
 
@@ -225,9 +225,8 @@ def show(cid: str):
         return Response(json.dumps(dict(record.to_json(_public_url()), data=body.decode("utf-8")), indent=2),
                         content_type="application/json")
     if fmt is formats.HTML:
-        return Response(render_template_string(RECORD_PAGE, r=record.to_json(_public_url()),
-                                               data=body.decode("utf-8")),
-                        content_type="text/html; charset=utf-8")
+        return _html(RECORD_PAGE, f"Contribution {cid}", record.iri, r=record.to_json(_public_url()),
+                     data=body.decode("utf-8"))
     data_fmt = formats.by_media_type(record.media_type, formats.RDF)
     quads = provenance.record_graph(get_store(), cid) + \
         submissions.to_quads(submissions.parse(body, data_fmt, cid), cid)
@@ -299,12 +298,22 @@ def reject(cid: str):
     return _review(cid, "rejected")
 
 
-LIST_PAGE = """<!doctype html>
-<html lang="en"><meta charset="utf-8"><title>Contributions · Entente</title>
+def _html(template: str, title: str, iri: str, **context) -> Response:
+    """A page in the site's layout (templates/base.html); Jinja escapes every value."""
+    from . import pages
+
+    settings = _settings()
+    html = render_template_string(template, title=title, base=pages.public_base(settings), license=settings.license,
+                                  jsonld=pages.script_json({"@id": iri}), **context)
+    return Response(html, content_type="text/html; charset=utf-8")
+
+
+LIST_PAGE = """{% extends "base.html" %}{% block main %}
 <h1>Contributions</h1>
-<p>{{ page.total }} contribution(s){% if page.state %} in state {{ page.state }}{% endif %}.
-Filter: <a href="?">all</a>{% for s in states %} · <a href="?state={{ s }}">{{ s }}</a>{% endfor %}</p>
-<table>
+<p>{{ page.total }} contribution(s){% if page.state %} in state <b>{{ page.state }}</b>{% endif %}.
+Show: <a href="?">all</a>{% for s in states %} · <a href="?state={{ s }}">{{ s }}</a>{% endfor %}.
+How to contribute: <code>docs/contributions.md</code>.</p>
+<table class="contributions">
 <tr><th>id</th><th>state</th><th>contributor</th><th>sent</th><th>triples</th><th>reason</th></tr>
 {% for r in page["items"] %}
 <tr><td><a href="{{ r.review }}">{{ r.id }}</a></td><td>{{ r.state }}</td><td>{{ r.contributor }}</td>
@@ -312,25 +321,24 @@ Filter: <a href="?">all</a>{% for s in states %} · <a href="?state={{ s }}">{{ 
 {% endfor %}
 </table>
 {% if page.next %}<p><a href="{{ page.next }}">next page</a></p>{% endif %}
-</html>
+{% endblock %}
 """
 
-RECORD_PAGE = """<!doctype html>
-<html lang="en"><meta charset="utf-8"><title>Contribution {{ r.id }} · Entente</title>
-<h1>Contribution {{ r.id }}</h1>
-<dl>
-<dt>state</dt><dd>{{ r.state }}</dd>
+RECORD_PAGE = """{% extends "base.html" %}{% block main %}
+<h1>Contribution {{ r.id }} <span class="badge contributed">{{ r.state }}</span></h1>
+<dl class="metadata">
 <dt>IRI</dt><dd><a href="{{ r.url }}">{{ r.iri }}</a></dd>
 <dt>contributor</dt><dd>{{ r.contributor }}</dd>
 <dt>sent</dt><dd>{{ r.generatedAtTime }}</dd>
 <dt>format</dt><dd>{{ r.format }}</dd>
+<dt>triples</dt><dd>{{ r.triples }}</dd>
 <dt>SHA-256</dt><dd><code>{{ r.sha256 }}</code></dd>
 <dt>shapes version</dt><dd><code>{{ r.shapesVersion }}</code></dd>
-<dt>graphs</dt><dd>{% for g in r.graphs %}<code>{{ g }}</code> {% endfor %}</dd>
+<dt>graphs</dt><dd>{% for g in r.graphs %}<code>{{ g }}</code><br>{% endfor %}</dd>
 {% if r.reviewer %}<dt>reviewed by</dt><dd>{{ r.reviewer }} at {{ r.reviewedAt }}</dd>
 <dt>reason</dt><dd>{{ r.reason }}</dd>{% endif %}
 </dl>
 <h2>Data, as sent</h2>
 <pre>{{ data }}</pre>
-</html>
+{% endblock %}
 """
