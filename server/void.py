@@ -8,8 +8,9 @@ Statistics count what the store holds now (cached per store.version):
   `void:properties` the distinct predicates, `void:distinctSubjects` / `void:distinctObjects`;
 - every named graph is a `void:subset` (`sd:name` gives the graph) with the same figures;
 - class partitions count distinct instances, property partitions triples (quads) per property;
-- the owl:sameAs links into Wikidata are a `void:Linkset` (`void:triples` = distinct links; the
-  graph graph:linkset/wikidata, its `dcterms:source`, also holds their verification records).
+- the owl:sameAs links into Wikidata are the `void:Linkset` graph:linkset/wikidata (the IRI the
+  linkset graph uses for itself): `void:triples` = distinct links — not the graph's size, which
+  includes the links' verification records and is its subset's `void:triples`.
 
 Dumps: Turtle holds the union of all graphs merged (distinct triples, graphs lost — so fewer
 than `void:triples` when graphs share triples); TriG,
@@ -39,8 +40,8 @@ SD = iris.PREFIXES["sd"]
 FOAF = iris.PREFIXES["foaf"]
 DCAT = "http://www.w3.org/ns/dcat#"
 OWL_SAME_AS = iris.PREFIXES["owl"] + "sameAs"
-WIKIDATA = iris.DATASET + "#wikidata"
-LINKSET = iris.DATASET + "#wikidata-links"
+LINKSET = iris.GRAPH_LINKSET               # the graph of links is the void:Linkset (as the data says)
+WIKIDATA = iris.GRAPH_LINKSET + "#wikidata"  # its objectsTarget, described in the linkset graph too
 EXAMPLES = (iris.ARTICLE, iris.ID + "iran", iris.ID + "russia", iris.ID + "vladimir-putin", iris.ONTOLOGY)
 
 _OWN = {"union_default_graph": False}
@@ -79,7 +80,7 @@ class Statistics:
     class_partitions: dict[str, int]     # class IRI → distinct instances
     property_partitions: dict[str, int]  # property IRI → triples (every graph)
     vocabularies: list[str]
-    wikidata_links: int                  # distinct owl:sameAs triples into Wikidata
+    links: Figures                       # the distinct owl:sameAs links into Wikidata
 
 
 # --- dumps ----------------------------------------------------------------------------------------
@@ -158,9 +159,11 @@ def _compute(store, base: str) -> Statistics:
     vocabularies = sorted({ns for ns in iris.PREFIXES.values() for term in list(properties) + list(classes)
                            if term.startswith(ns) and ns not in (iris.ID, iris.CLAIM, iris.SPAN, iris.SENTENCE,
                                                                  iris.GRAPH, iris.WIKIDATA_ENTITY)})
-    links = _int(store.select(
-        f"SELECT (COUNT(*) AS ?n) WHERE {{ SELECT DISTINCT ?s ?o WHERE {{ GRAPH ?g {{ ?s <{OWL_SAME_AS}> ?o }} "
-        f'FILTER(STRSTARTS(STR(?o), "{iris.WIKIDATA_ENTITY}")) }} }}', **_OWN)[0], "n")
+    row = store.select(
+        f"SELECT (COUNT(*) AS ?n) (COUNT(DISTINCT ?s) AS ?ds) (COUNT(DISTINCT ?o) AS ?do) WHERE {{ "
+        f"SELECT DISTINCT ?s ?o WHERE {{ GRAPH ?g {{ ?s <{OWL_SAME_AS}> ?o }} "
+        f'FILTER(STRSTARTS(STR(?o), "{iris.WIKIDATA_ENTITY}")) }} }}', **_OWN)[0]
+    links = Figures(triples=_int(row, "n"), distinct_subjects=_int(row, "ds"), distinct_objects=_int(row, "do"))
     return Statistics(total, graphs, classes, properties, vocabularies, links)
 
 
@@ -239,15 +242,14 @@ def description(store, settings, public_root: str, dump_formats) -> list[ox.Quad
     # The links themselves: graph:linkset/wikidata also holds their verification records.
     add(d, VOID + "subset", LINKSET)
     add(LINKSET, RDF_TYPE, VOID + "Linkset")
-    add(LINKSET, DCTERMS + "title", ox.Literal("owl:sameAs links to Wikidata", language="en"))
-    add(LINKSET, DCTERMS + "source", iris.GRAPH_LINKSET)
     add(LINKSET, VOID + "linkPredicate", OWL_SAME_AS)
     add(LINKSET, VOID + "subjectsTarget", d)
     add(LINKSET, VOID + "objectsTarget", WIKIDATA)
-    add(LINKSET, VOID + "triples", count(stats.wikidata_links))
+    add(LINKSET, VOID + "triples", count(stats.links.triples))
+    add(LINKSET, VOID + "distinctSubjects", count(stats.links.distinct_subjects))
+    add(LINKSET, VOID + "distinctObjects", count(stats.links.distinct_objects))
 
     add(WIKIDATA, RDF_TYPE, VOID + "Dataset")
-    add(WIKIDATA, DCTERMS + "title", ox.Literal("Wikidata", language="en"))
     add(WIKIDATA, FOAF + "homepage", "https://www.wikidata.org/")
     add(WIKIDATA, VOID + "uriSpace", ox.Literal(iris.WIKIDATA_ENTITY))
     add(WIKIDATA, VOID + "sparqlEndpoint", "https://query.wikidata.org/sparql")
