@@ -195,7 +195,6 @@ def _run_hermit(g: rdflib.Graph) -> owlready2.World:
 def _closure(world: owlready2.World, prefix: str, terms) -> tuple[set, int]:
     """Types and object-property values of the individuals renamed with `prefix`, renamed back."""
     out = set()
-    props = [p for p in world.object_properties() if URIRef(p.iri) in terms]
     count = 0
     for ind in world.individuals():
         if not ind.iri.startswith(prefix):
@@ -206,12 +205,44 @@ def _closure(world: owlready2.World, prefix: str, terms) -> tuple[set, int]:
             iri = getattr(cls, "iri", None)
             if iri and iri != str(OWL.Thing) and URIRef(iri) in terms:
                 out.add((subject, RDF.type, URIRef(iri)))
-        for prop in props:
+        for prop in _candidate_properties(ind):
+            if URIRef(prop.iri) not in terms:
+                continue
             for value in prop._get_indirect_values_for_individual(ind):
                 iri = getattr(value, "iri", None)
                 if iri:
                     out.add((subject, URIRef(prop.iri), URIRef(iri[len(prefix):] if iri.startswith(prefix) else iri)))
     return out, count
+
+
+def _candidate_properties(ind) -> set:
+    """The object properties that can have a value for `ind`: super- and equivalent properties of
+    those it has a value of, and of the inverses (or, if symmetric, the properties themselves) of
+    those it is a value of. Asking only these instead of every property makes reading the closure
+    several times faster, with the same result on the real data."""
+    direct = {p for p in ind.get_properties() if isinstance(p, owlready2.ObjectPropertyClass)}
+    for _, prop in ind.get_inverse_properties():
+        if not isinstance(prop, owlready2.ObjectPropertyClass):
+            continue
+        for p in _up(prop):
+            if p.inverse_property is not None:
+                direct.add(p.inverse_property)
+            if issubclass(p, owlready2.SymmetricProperty):
+                direct.add(p)
+    return set().union(*(_up(p) for p in direct)) if direct else set()
+
+
+def _up(prop) -> set:
+    """`prop`, its super-properties and equivalent properties, transitively."""
+    seen, todo = set(), [prop]
+    while todo:
+        p = todo.pop()
+        if p in seen or not isinstance(p, owlready2.ObjectPropertyClass):
+            continue
+        seen.add(p)
+        todo.extend(p.ancestors())
+        todo.extend(p.equivalent_to.self_and_indirect_equivalent())
+    return seen
 
 
 def _metadata(part: Partition, now: Literal) -> set:

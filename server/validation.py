@@ -62,7 +62,10 @@ class Result:
 
     @property
     def shape(self) -> rdflib.term.Node | None:
-        """The shape to name in a report: the named node shape, else the source shape."""
+        """The shape to name in a report: a named SPARQL constraint (shapes:EvidenceRule), else the
+        named node shape that holds the source shape, else the source shape."""
+        if isinstance(self.constraint, URIRef):
+            return self.constraint
         return self.node_shape or self.source_shape
 
     def to_json(self) -> dict:
