@@ -475,6 +475,28 @@ def test_too_many_requests_from_one_token_is_429(built_dataset, tmp_path):
         server.stop()
 
 
+BAD_FILES = {
+    "bad-wrong-quote.trig": (422, "quote does not match"),
+    "bad-no-evidence.trig": (422, "ent:evidence"),
+    "bad-fact-outside-claim.ttl": (422, "outside a claim graph"),
+    "bad-into-article-graph.trig": (422, "article's own graph"),
+    "bad-redefines-ontology.trig": (422, "redefines the ontology term"),
+    "bad-syntax.ttl": (400, "does not parse"),
+    "bad-remote-context.jsonld": (400, "never fetches a remote @context"),
+}
+
+
+def test_every_bad_example_file_is_refused_with_its_reason(live):
+    assert sorted(p.name for p in DATA.glob("bad-*")) == sorted(BAD_FILES)
+    for name, (status, reason) in BAD_FILES.items():
+        path = DATA / name
+        content_type = {".trig": TRIG, ".ttl": TURTLE, ".jsonld": "application/ld+json"}[path.suffix]
+        answer = refused(live, status, path.read_bytes(), content_type)
+        assert reason in json.dumps(answer), (name, answer)
+        if name == "bad-syntax.ttl":
+            assert answer["where"]["line"] == 10
+
+
 # --- the command line ---------------------------------------------------------------------------------
 
 def run_cli(*args, token=CONTRIBUTOR_TOKEN):
