@@ -103,10 +103,12 @@ def see_other(location: str) -> Response:
 
 
 def document(body: bytes, fmt: formats.Format, thing: str | None, twins=DOCUMENT_FORMATS) -> Response:
-    """A document in `fmt`, with Link headers to the licence and to the other `twins` of `thing`."""
+    """A document in `fmt`, with Link headers to the licence, the dataset (VoID) and the other `twins`
+    of `thing`."""
     response = Response(body, 200, content_type=f"{fmt.media_type}; charset=utf-8"
                         if fmt.media_type.startswith("text/") else fmt.media_type)
-    links = [f'<{settings().license}>; rel="license"']
+    links = [f'<{settings().license}>; rel="license"',
+             f'<{public_root()}/dataset>; rel="http://rdfs.org/ns/void#inDataset"']
     if thing is not None:
         links += [f'<{public_root()}/{quote(thing)}.{f.extension}>; rel="alternate"; type="{f.media_type}"'
                   for f in twins if f is not fmt]

@@ -301,6 +301,7 @@ def test_head_answers_like_get_without_a_body(ld):
 def test_documents_link_their_other_formats_and_the_licence(ld):
     links = requests.utils.parse_header_links(get(ld.url + "/id/iran.ttl").headers["Link"])
     assert {"url": "https://creativecommons.org/licenses/by/4.0/", "rel": "license"} in links
+    assert {"url": ld.url + "/dataset", "rel": "http://rdfs.org/ns/void#inDataset"} in links
     alternates = {link["type"]: link["url"] for link in links if link["rel"] == "alternate"}
     assert alternates["application/ld+json"] == ld.url + "/id/iran.jsonld"
     assert alternates["text/html"] == ld.url + "/id/iran.html"
