@@ -22,7 +22,7 @@ from pathlib import Path
 import pyshacl
 import rdflib
 from rdflib import BNode, Literal, URIRef
-from rdflib.namespace import RDF, SH, NamespaceManager
+from rdflib.namespace import OWL, RDF, SH, NamespaceManager
 from rdflib.plugins.sparql import prepareQuery
 
 from . import formats, iris
@@ -43,7 +43,7 @@ SPECIAL_GRAPHS = (iris.GRAPH_ARTICLE, iris.GRAPH_CLAIMS, iris.GRAPH_ONTOLOGY, ir
 SPECIAL_GRAPH_PREFIXES = (iris.GRAPH + "linkset/", iris.GRAPH_INFERRED + "/")
 # Classes whose nodes are metadata (allowed outside claim graphs): claims, spans, documents, contributions.
 METADATA_CLASSES = tuple(ENT[c] for c in ("Claim", "EvidenceSpan", "Document", "NewsArticle", "Report",
-                                          "Contribution", "InferredGraph")) + (NIF.Context,)
+                                          "Contribution", "InferredGraph", "LinkVerification")) + (NIF.Context,)
 
 
 @dataclass(frozen=True)
@@ -211,7 +211,12 @@ def validate(data: rdflib.Dataset | rdflib.Graph, *, with_ontology: bool = True,
     (1.6 s without) and adds nothing the shapes need. article_text: the article's text for the evidence rule
     (default: the text in seeds/).
     """
-    extra = claim_graph_results(data) if isinstance(data, rdflib.Dataset) else []
+    if not isinstance(data, rdflib.Dataset):  # a plain graph is a dataset with only a default graph
+        ds = rdflib.Dataset()
+        for triple in data:
+            ds.add(triple)
+        data = ds
+    extra = claim_graph_results(data)
     union = _CachingGraph()
     for triple in (data.triples((None, None, None)) if not isinstance(data, rdflib.Dataset)
                    else (q[:3] for q in data.quads((None, None, None, None)))):
@@ -284,8 +289,9 @@ def is_claim_graph_name(name: str) -> bool:
 
 def claim_graph_results(data: rdflib.Dataset) -> list[Result]:
     """The claim-graph rule, which needs graph names: every named graph other than the known ones is
-    a claim with metadata; every claim has a non-empty graph; the default graph and graph:claims hold
-    only metadata (claims, spans, documents), never bare facts."""
+    a claim with metadata (or holds only Wikidata links with their verification records); every claim
+    has a non-empty graph; the default graph and graph:claims hold only metadata (claims, spans,
+    documents, link records), never bare facts."""
     union = rdflib.Graph()
     for q in data.quads((None, None, None, None)):
         union.add(q[:3])
@@ -302,8 +308,12 @@ def claim_graph_results(data: rdflib.Dataset) -> list[Result]:
     for g in data.graphs():
         if isinstance(g.identifier, URIRef) and g.identifier != rdflib.graph.DATASET_DEFAULT_GRAPH_ID:
             graphs[g.identifier] = len(g)
+    def is_link(triple):
+        return triple[1] == OWL.sameAs or triple[0] in metadata_nodes
+
     for name, size in sorted(graphs.items()):
-        if size and is_claim_graph_name(str(name)) and name not in claims:
+        if size and is_claim_graph_name(str(name)) and name not in claims \
+                and not all(is_link(t) for t in data.graph(name)):
             add(name, f"named graph holds {size} triple(s) but is not a claim: add `<{name}> a ent:Claim` "
                       "with its modality, asserter and evidence")
     for claim in sorted(claims):
@@ -312,19 +322,19 @@ def claim_graph_results(data: rdflib.Dataset) -> list[Result]:
     outside = [rdflib.graph.DATASET_DEFAULT_GRAPH_ID, URIRef(iris.GRAPH_CLAIMS)]
     for graph_name in outside:
         for s, p, o in data.graph(graph_name) if graph_name in graphs or graph_name == outside[0] else ():
-            if s not in metadata_nodes:
+            if not is_link((s, p, o)):
                 where = "the default graph" if graph_name == outside[0] else "graph:claims"
                 add(s, f"fact outside a claim graph (in {where}): put it in a claim's named graph", o, p)
     return results
 
 
 def parse_file(path: Path, rdf_format: str | None = None) -> rdflib.Dataset | rdflib.Graph:
-    """Parse an RDF file: quad formats into a Dataset, triple formats into a Graph."""
+    """Parse an RDF file into a Dataset (triple formats fill its default graph)."""
     fmt = formats.by_name(rdf_format) if rdf_format else formats.by_extension(path.suffix)
     if fmt is None or fmt.rdflib is None:
         raise ValueError(f"{path}: unknown RDF format {rdf_format or path.suffix!r}; "
                          "use --format turtle|ntriples|rdfxml|jsonld|trig|nquads")
-    target = rdflib.Dataset() if fmt.kind == "dataset" else rdflib.Graph()
+    target = rdflib.Dataset()
     target.parse(path, format=fmt.rdflib)
     return target
 

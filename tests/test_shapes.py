@@ -17,7 +17,7 @@ from server import iris, validation
 
 DATA = Path(__file__).parent / "data" / "shapes"
 PREFIXES = {**iris.PREFIXES, "shapes": validation.SHAPES}
-BAD = sorted(p for p in DATA.glob("*.trig") if p.stem != "good")
+BAD = sorted(p for p in DATA.glob("*.trig") if not p.stem.startswith("good"))
 
 
 def expand(name: str):
@@ -45,6 +45,20 @@ def test_good_dataset_conforms():
     report = validation.validate(load(DATA / "good.trig"))
     assert report.conforms, report.to_text()
     assert report.checked > 0
+
+
+def test_a_wikidata_link_with_its_verification_may_be_contributed():
+    """A named graph holding only owl:sameAs links and their verification records needs no claim."""
+    report = validation.validate(load(DATA / "good-link.trig"))
+    assert report.conforms, report.to_text()
+
+
+def test_a_plain_graph_of_bare_facts_is_rejected():
+    g = rdflib.Graph()
+    g.add((rdflib.URIRef(iris.ID + "iran"), rdflib.URIRef(iris.ENT + "finances"), rdflib.URIRef(iris.ID + "hezbollah")))
+    report = validation.validate(g)
+    assert not report.conforms
+    assert [r.source_shape for r in report.violations] == [validation.CLAIM_GRAPH_RULE]
 
 
 @pytest.mark.parametrize("path", BAD, ids=lambda p: p.stem)
