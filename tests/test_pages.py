@@ -131,8 +131,9 @@ def test_resource_pages_show_each_statement_with_its_evidence_and_modality(site,
         page = pages[row["s"]]
         anchor = f"#span-{row['b']}-{row['e']}"
         lines = [li for li in page.find_all("li", cls="ev")
-                 if any(a.attrs.get("href", "").endswith(anchor) for a in li.find_all("a", cls="to-article"))]
-        assert lines, f"{row['s']}: no evidence line links to {anchor}"
+                 if any(a.attrs.get("href", "").endswith(anchor) for a in li.find_all("a", cls="to-article"))
+                 and any(a.attrs.get("title") == row["c"] for a in li.find_all("a", cls="claim"))]
+        assert lines, f"{row['s']}: no evidence line of {row['c']} links to {anchor}"
         texts = [words(li.text()) for li in lines]
         assert any(words(row["quote"]) in t for t in texts), (row["quote"], texts)
         expected = {MARKS[modality].format(who=w) for w in labels_of(site, row["who"])} or {MARKS[modality]}
