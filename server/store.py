@@ -236,10 +236,10 @@ class Store:
 
     # --- writes (separate process, one transaction each) ---------------------------------------
     def update(self, u: str, base_iri: str | None = None, **_ds) -> None:
-        """A user's SPARQL Update: killed (and nothing written) after query_timeout, plus a few seconds
-        for starting the writer process and waiting for the write lock."""
+        """A user's SPARQL Update: killed (and nothing written) when it has held the write lock for
+        query_timeout seconds."""
         check_update(u, self.settings.service_allowlist)
-        self._write("update", {"update": u, "base_iri": base_iri}, timeout=self.settings.query_timeout + 5)
+        self._write("update", {"update": u, "base_iri": base_iri}, timeout=self.settings.query_timeout)
 
     def write(self, quads_to_add, graphs_to_drop=(), graphs_to_create=()) -> None:
         """Drop graphs, create (empty) graphs and add quads, in one transaction; durable on return."""
@@ -566,23 +566,23 @@ def _context():
     return ctx
 
 
+_WRITER_START_LIMIT = 60.0    # seconds for a writer process to start and get the write lock
+
+
 def _run_writer(root: str, op: str, payload, timeout: float):
+    """Run `op` in a writer process; `timeout` counts from the moment it holds the write lock."""
     ctx = _context()
     receive, send = ctx.Pipe(duplex=False)
     process = ctx.Process(target=_writer_main, args=(root, op, payload, send), daemon=True)
     process.start()
     send.close()
     try:
-        if not receive.poll(timeout):
-            process.kill()
-            process.join()
-            raise ServiceUnavailable(
-                f"The update ran longer than {timeout:g} s, the server's time limit (ENTENTE_QUERY_TIMEOUT), and "
-                f"was stopped; nothing was written.")
-        try:
-            status, value = receive.recv()
-        except EOFError:
-            raise EntenteError("The writer process ended without an answer; nothing was written.") from None
+        status, value = _receive(receive, _WRITER_START_LIMIT, process,
+                                 "The store is busy with other writes; nothing was written, try again.")
+        if status == "started":
+            status, value = _receive(receive, timeout, process,
+                                     f"The update ran longer than {timeout:g} s, the server's time limit "
+                                     f"(ENTENTE_QUERY_TIMEOUT), and was stopped; nothing was written.")
     finally:
         receive.close()
         process.join()
@@ -593,10 +593,21 @@ def _run_writer(root: str, op: str, payload, timeout: float):
     raise EntenteError(f"The write failed inside the store: {value}")
 
 
+def _receive(conn, timeout: float, process, message: str):
+    if not conn.poll(timeout):
+        process.kill()
+        process.join()
+        raise ServiceUnavailable(message)
+    try:
+        return conn.recv()
+    except EOFError:
+        raise EntenteError("The writer process ended without an answer; nothing was written.") from None
+
+
 def _writer_main(root: str, op: str, payload, conn) -> None:
     """In the writer child: take the write lock, apply `op` to primary, snapshot it, publish VERSION."""
     try:
-        result = _apply(Path(root), op, payload)
+        result = _apply(Path(root), op, payload, lambda: conn.send(("started", None)))
         conn.send(("ok", result))
     except EntenteError as e:
         conn.send(("entente", _error_to_json(e)))
@@ -608,10 +619,11 @@ def _writer_main(root: str, op: str, payload, conn) -> None:
         conn.close()
 
 
-def _apply(root: Path, op: str, payload):
+def _apply(root: Path, op: str, payload, started=lambda: None):
     root.mkdir(parents=True, exist_ok=True)
     (root / "snapshots").mkdir(exist_ok=True)
     with _flock(root / "write.lock"):
+        started()
         if op == "init" and (root / "VERSION").exists():
             return None
         store = ox.Store(str(root / "primary"))
