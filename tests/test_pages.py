@@ -114,6 +114,7 @@ MARKS = {   # modality → what the evidence line must say, visibly ({who}: a la
     "DirectQuote": "quoted: {who}",
     "ArticleVoice": "the article says",
 }
+MARKS_ALL = {**MARKS, "IndirectSpeech": "said by {who} (paraphrased)"}
 
 
 def labels_of(site, iri: str) -> set[str]:
@@ -147,7 +148,8 @@ def test_resource_pages_show_each_statement_with_its_evidence_and_modality(site,
 def test_claim_page_shows_its_graph_its_evidence_and_who_asserts_it(site):
     claim = iris.CLAIM + "clerics-finance-hezbollah"
     triples = select(site.url, f"SELECT ?s ?p ?o WHERE {{ GRAPH <{claim}> {{ ?s ?p ?o }} }}")
-    meta = select(site.url, f"""SELECT ?quote ?b ?e ?who WHERE {{ <{claim}> ent:evidence ?span ; ent:assertedBy ?who .
+    meta = select(site.url, f"""SELECT ?quote ?b ?e ?who ?modality WHERE {{
+        <{claim}> ent:evidence ?span ; ent:assertedBy ?who ; ent:modality ?modality .
         ?span nif:anchorOf ?quote ; nif:beginIndex ?b ; nif:endIndex ?e }}""")
     assert triples and meta
     _, page = get_page(page_url(site, claim))
@@ -155,7 +157,8 @@ def test_claim_page_shows_its_graph_its_evidence_and_who_asserts_it(site):
     assert len(section.find_all("ul", cls="facts-of-claim")[0].find_all("li")) == len(triples)
     text = words(section.text())
     assert words(meta[0]["quote"]) in text
-    assert any(f"reported by {label}" in text for label in labels_of(site, meta[0]["who"]))
+    mark = MARKS_ALL[meta[0]["modality"].rsplit("#", 1)[1]]
+    assert any(mark.format(who=label) in text for label in labels_of(site, meta[0]["who"]))
     hrefs = {a.attrs["href"] for a in section.find_all("a", cls="to-article")}
     assert f"{site.url}/id/bloomberg-iran-russia-2015.html#span-{meta[0]['b']}-{meta[0]['e']}" in hrefs
 
