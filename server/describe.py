@@ -204,6 +204,22 @@ def incoming_query(iri: str) -> str:
 
 # --- queries ----------------------------------------------------------------------------------
 
+def select_all(store, query: str, order: str, limit: int | None = None, **ds) -> list[dict]:
+    """The rows of `query` (a SELECT without ORDER BY/LIMIT), up to `limit`, fetched in pages of the
+    server's result limit — that limit guards what users ask, not the server's own bounded queries
+    (a page, VoID), which must work under any --max-results. `order` names the variables to page by."""
+    page = max(1, int(getattr(store.settings, "max_results", 10000)))
+    rows: list[dict] = []
+    while limit is None or len(rows) < limit:
+        size = page if limit is None else min(page, limit - len(rows))
+        batch = store.select(f"SELECT * WHERE {{ {{ {query} }} }} ORDER BY {order} LIMIT {size} OFFSET {len(rows)}",
+                             **ds)
+        rows += batch
+        if len(batch) < size:
+            break
+    return rows
+
+
 _OWN = {"union_default_graph": False}
 
 
@@ -217,14 +233,14 @@ def _graph_value(term) -> str:
 
 
 def _outgoing(store, subject: ox.NamedNode) -> list[tuple]:
-    rows = store.select(f"SELECT ?p ?o ?g WHERE {{ {{ GRAPH ?g {{ {subject} ?p ?o }} }} UNION {{ {subject} ?p ?o }} }} "
-                        f"LIMIT {OUTGOING_LIMIT}", **_OWN)
+    rows = select_all(store, f"SELECT ?p ?o ?g WHERE {{ {{ GRAPH ?g {{ {subject} ?p ?o }} }} UNION {{ {subject} ?p ?o }} }}",
+                      "?p ?o ?g", limit=OUTGOING_LIMIT, **_OWN)
     return sorted(((r["p"], r["o"], _graph_value(r.get("g"))) for r in rows), key=_row_key)
 
 
 def _incoming(store, obj: ox.NamedNode, limit: int) -> tuple[list[tuple], int]:
     pattern = f"{{ GRAPH ?g {{ ?s ?p {obj} }} }} UNION {{ ?s ?p {obj} }}"
-    rows = store.select(f"SELECT ?s ?p ?g WHERE {{ {pattern} }} ORDER BY ?p ?s ?g LIMIT {limit + 1}", **_OWN)
+    rows = select_all(store, f"SELECT ?s ?p ?g WHERE {{ {pattern} }}", "?p ?s ?g", limit=limit + 1, **_OWN)
     found = [(r["s"], r["p"], _graph_value(r.get("g"))) for r in rows]
     if len(found) <= limit:
         return sorted(found, key=_row_key), len(found)
@@ -249,7 +265,8 @@ def _labels(store, terms) -> dict[str, str]:
     """IRI → its best rdfs:label (@en, then untagged, then any)."""
     found: dict[str, list] = {}
     for chunk in _chunks(sorted(set(terms), key=str)):
-        rows = store.select(f"SELECT ?x ?l WHERE {{ VALUES ?x {{ {_values(chunk)} }} ?x <{RDFS_LABEL}> ?l }}")
+        rows = select_all(store, f"SELECT ?x ?l WHERE {{ VALUES ?x {{ {_values(chunk)} }} ?x <{RDFS_LABEL}> ?l }}",
+                          "?x ?l")
         for r in rows:
             if isinstance(r["l"], ox.Literal):
                 found.setdefault(r["x"].value, []).append(r["l"])
@@ -295,15 +312,16 @@ def _metadata_rows(store, graphs) -> list[dict]:
     rows = []
     for chunk in _chunks(sorted(graphs)):
         values = _values(_named(g) for g in chunk)
-        rows += store.select(f"SELECT ?c ?p ?o ?mg WHERE {{ VALUES ?c {{ {values} }} GRAPH ?mg {{ ?c ?p ?o }} }}", **_OWN)
+        rows += select_all(store, f"SELECT ?c ?p ?o ?mg WHERE {{ VALUES ?c {{ {values} }} GRAPH ?mg {{ ?c ?p ?o }} }}",
+                           "?c ?p ?o ?mg", **_OWN)
     return rows
 
 
 def _span_rows(store, spans) -> list[dict]:
     rows = []
     for chunk in _chunks(sorted(spans, key=str)):
-        rows += store.select(f"SELECT ?sp ?p ?o ?g WHERE {{ VALUES ?sp {{ {_values(chunk)} }} GRAPH ?g {{ ?sp ?p ?o }} }}",
-                             **_OWN)
+        rows += select_all(store, f"SELECT ?sp ?p ?o ?g WHERE {{ VALUES ?sp {{ {_values(chunk)} }} GRAPH ?g {{ ?sp ?p ?o }} }}",
+                           "?sp ?p ?o ?g", **_OWN)
     return rows
 
 
@@ -368,8 +386,8 @@ def _evidence_quads(store, graphs) -> list[ox.Quad]:
 def _label_quads(store, terms) -> list[ox.Quad]:
     quads = []
     for chunk in _chunks(sorted(terms, key=str)):
-        rows = store.select(f"SELECT ?x ?l ?g WHERE {{ VALUES ?x {{ {_values(chunk)} }} "
-                            f"{{ GRAPH ?g {{ ?x <{RDFS_LABEL}> ?l }} }} UNION {{ ?x <{RDFS_LABEL}> ?l }} }}", **_OWN)
+        rows = select_all(store, f"SELECT ?x ?l ?g WHERE {{ VALUES ?x {{ {_values(chunk)} }} "
+                          f"{{ GRAPH ?g {{ ?x <{RDFS_LABEL}> ?l }} }} UNION {{ ?x <{RDFS_LABEL}> ?l }} }}", "?x ?l ?g", **_OWN)
         quads += [_quad(r["x"], ox.NamedNode(RDFS_LABEL), r["l"], _graph_value(r.get("g"))) for r in rows]
     return quads
 

@@ -31,6 +31,7 @@ from urllib.parse import quote
 import pyoxigraph as ox
 
 from . import describe, iris
+from .describe import select_all
 
 VOID = iris.PREFIXES["void"]
 DCTERMS = iris.PREFIXES["dcterms"]
@@ -140,22 +141,22 @@ def _compute(store, base: str) -> Statistics:
         **_OWN)[0], "n")
 
     graphs: dict[str, Figures] = {}
-    for r in store.select("SELECT ?g (COUNT(*) AS ?t) (COUNT(DISTINCT ?s) AS ?ds) (COUNT(DISTINCT ?p) AS ?dp) "
-                          "(COUNT(DISTINCT ?o) AS ?do) WHERE { GRAPH ?g { ?s ?p ?o } } GROUP BY ?g", **_OWN):
+    for r in select_all(store, "SELECT ?g (COUNT(*) AS ?t) (COUNT(DISTINCT ?s) AS ?ds) (COUNT(DISTINCT ?p) AS ?dp) "
+                        "(COUNT(DISTINCT ?o) AS ?do) WHERE { GRAPH ?g { ?s ?p ?o } } GROUP BY ?g", "?g", **_OWN):
         graphs[r["g"].value] = Figures(triples=_int(r, "t"), properties=_int(r, "dp"),
                                        distinct_subjects=_int(r, "ds"), distinct_objects=_int(r, "do"))
-    for r in store.select(f"SELECT ?g (COUNT(DISTINCT ?c) AS ?n) WHERE {{ GRAPH ?g {{ ?s <{RDF_TYPE}> ?c }} }} "
-                          f"GROUP BY ?g", **_OWN):
+    for r in select_all(store, f"SELECT ?g (COUNT(DISTINCT ?c) AS ?n) WHERE {{ GRAPH ?g {{ ?s <{RDF_TYPE}> ?c }} }} "
+                        f"GROUP BY ?g", "?g", **_OWN):
         graphs[r["g"].value].classes = _int(r, "n")
-    for r in store.select(f"SELECT ?g (COUNT(DISTINCT ?s) AS ?n) WHERE {{ GRAPH ?g {{ ?s ?p ?o }} {entity} }} "
-                          f"GROUP BY ?g", **_OWN):
+    for r in select_all(store, f"SELECT ?g (COUNT(DISTINCT ?s) AS ?n) WHERE {{ GRAPH ?g {{ ?s ?p ?o }} {entity} }} "
+                        f"GROUP BY ?g", "?g", **_OWN):
         graphs[r["g"].value].entities = _int(r, "n")
 
-    classes = {r["c"].value: _int(r, "n") for r in store.select(
-        f"SELECT ?c (COUNT(DISTINCT ?s) AS ?n) WHERE {{ {{ GRAPH ?g {{ ?s <{RDF_TYPE}> ?c }} }} "
-        f"UNION {{ ?s <{RDF_TYPE}> ?c }} FILTER(isIRI(?c)) }} GROUP BY ?c", **_OWN)}
-    properties = {r["p"].value: _int(r, "n") for r in store.select(
-        f"SELECT ?p (COUNT(*) AS ?n) WHERE {every} GROUP BY ?p", **_OWN)}
+    classes = {r["c"].value: _int(r, "n") for r in select_all(
+        store, f"SELECT ?c (COUNT(DISTINCT ?s) AS ?n) WHERE {{ {{ GRAPH ?g {{ ?s <{RDF_TYPE}> ?c }} }} "
+        f"UNION {{ ?s <{RDF_TYPE}> ?c }} FILTER(isIRI(?c)) }} GROUP BY ?c", "?c", **_OWN)}
+    properties = {r["p"].value: _int(r, "n") for r in select_all(
+        store, f"SELECT ?p (COUNT(*) AS ?n) WHERE {every} GROUP BY ?p", "?p", **_OWN)}
     vocabularies = sorted({ns for ns in iris.PREFIXES.values() for term in list(properties) + list(classes)
                            if term.startswith(ns) and ns not in (iris.ID, iris.CLAIM, iris.SPAN, iris.SENTENCE,
                                                                  iris.GRAPH, iris.WIKIDATA_ENTITY)})

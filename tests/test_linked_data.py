@@ -447,3 +447,18 @@ def test_description_quads_bring_blank_nodes_whole(store):
     about = {(q.predicate.value, q.object.value, q.graph_name.value) for q in quads if q.subject == restriction[0]}
     assert (str(rdflib.OWL.onProperty), iris.ENT + "governedBy", iris.GRAPH_ONTOLOGY) in about
     assert (str(rdflib.RDF.type), str(rdflib.OWL.Restriction), iris.GRAPH_ONTOLOGY) in about
+
+
+def test_documents_do_not_depend_on_the_result_limit(ld, sample, make_server):
+    """--max-results guards users' queries; the server's own queries page through it."""
+    small = make_server(dataset=sample, extra_args=["--max-results", "5"])
+    for path in ("/id/iran", "/id/hezbollah", "/id/middle-east", "/ontology", "/claim/clerics-finance-hezbollah",
+                 "/graph/claims", "/contribution/c42"):
+        for fmt in (formats.by_name("turtle"), formats.by_name("nquads")):
+            mine = get(f"{small.url}{path}.{fmt.extension}")
+            assert mine.status_code == 200, (path, mine.text[:300])
+            reference = get(f"{ld.url}{path}.{fmt.extension}").content.replace(ld.url.encode(), small.url.encode())
+            if fmt.kind == "dataset":
+                assert graphs_of(mine.content, fmt).keys() == graphs_of(reference, fmt).keys(), path
+            assert isomorphic(parse(mine.content, fmt), parse(reference, fmt)), path
+    assert get(small.url + "/id/iran.html").status_code == 200

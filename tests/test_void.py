@@ -303,3 +303,8 @@ def test_a_write_is_seen_at_once_in_void_dumps_and_documents(make_server):
     r = requests.get(live.url + "/id/written-thing", headers={"Accept": "text/turtle"}, allow_redirects=False,
                      timeout=30)
     assert r.status_code == 303
+
+
+def test_void_does_not_depend_on_the_result_limit(make_server):
+    live = make_server(dataset=SAMPLE, extra_args=["--max-results", "5"])
+    check_statistics(fetch_void(live.url), load(SAMPLE))
