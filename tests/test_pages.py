@@ -416,9 +416,25 @@ def hostile(site, tmp_path_factory):
         before = requests.get(live.url + "/picture.svg", params={"about": iris.ID + "iran"}, timeout=60)
         assert before.status_code == 200 and "xss" not in before.text
     key = insert_hostile_literals(live)
-    contribute(live, ROOT / "tests" / "data" / "contributions" / "good-katz-friendly.trig")
+    contribute(live, CONTRIBUTION)
     yield live, key
     live.stop()
+
+
+CONTRIBUTION = ROOT / "tests" / "data" / "contributions" / "good-katz-friendly.trig"
+
+
+def contributed_span() -> tuple[str, int, int, str, str, str]:
+    """(quote, begin, end, modality name, asserter, subject of its fact) of the first claim in the
+    example contribution."""
+    ds = rdflib.Dataset()
+    ds.parse(CONTRIBUTION, format="trig", publicID=iris.CONTRIBUTION + "x")
+    nif, ent = rdflib.Namespace(iris.PREFIXES["nif"]), rdflib.Namespace(iris.ENT)
+    for claim, _, span in ds.triples((None, ent.evidence, None)):
+        return (str(ds.value(span, nif.anchorOf)), int(ds.value(span, nif.beginIndex)),
+                int(ds.value(span, nif.endIndex)), str(ds.value(claim, ent.modality)).rsplit("#", 1)[1],
+                str(ds.value(claim, ent.assertedBy)), str(next(iter(ds.graph(claim)))[0]))
+    raise AssertionError("the example contribution has no claim with evidence")
 
 
 def contribute(live, path: Path) -> str:
@@ -437,20 +453,22 @@ def test_contributed_statements_are_marked_contributed(hostile):
     _, home = get_page(live.url + "/")
     counts = {dt.text(): dd.text() for dt, dd in zip(home.find_all("dt"), home.find_all("dd"))}
     assert counts["accepted contributions"] == "1"
-    quote, anchor = "Russia is friendly with Israel", "#span-2392-2422"
-    _, page = get_page(live.url + "/id/russia.html")
+    quote, begin, end, modality, who, subject = contributed_span()
+    anchor = f"#span-{begin}-{end}"
+    _, page = get_page(page_url(live, subject))
     lines = [li for li in page.find_all("li", cls="ev") if quote in li.text()
              and any(a.attrs["href"].endswith(anchor) for a in li.find_all("a", cls="to-article"))]
     contributed = [li for li in lines if li.find_all("a", cls="contributed")]
     assert contributed, [words(li.text()) for li in lines]
-    assert "quoted: Mark Katz said this" in words(contributed[0].text())
+    assert any(MARKS_ALL[modality].format(who=label) in words(contributed[0].text())
+               for label in labels_of(live, who))
     badge = contributed[0].find_all("a", cls="contributed")[0]
     assert badge.attrs["href"].startswith(live.url + "/contribution/")
     # the article page lists the contributed claim under the same words, once
     spans = {f"{r['b']}-{r['e']}" for r in select(live.url, SPANS)}
     _, article = get_page(live.url + "/id/bloomberg-iran-russia-2015.html")
     assert len(article.by_id("text").find_all("a", cls="ref")) == len(spans)
-    item = article.by_id("facts-2392-2422")
+    item = article.by_id(f"facts-{begin}-{end}")
     assert item.find_all("a", cls="contributed")
 
 
