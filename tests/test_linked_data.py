@@ -334,12 +334,12 @@ def test_public_url_maps_the_base_iri_onto_the_server(make_server):
 # --- the real dataset -------------------------------------------------------------------------------
 
 def minted_iris(dataset: Path) -> dict[str, set[str]]:
-    """Every IRI under the base in the built dataset (subjects, objects, graph names), by kind."""
+    """Every IRI under the base in the built dataset (subjects, predicates, objects, graph names), by kind."""
     ds = rdflib.Dataset()
     ds.parse(str(dataset), format="trig")
     found: set[str] = set()
     for s, p, o, g in ds.quads((None, None, None, None)):
-        for term in (s, o, g):
+        for term in (s, p, o, g):
             if isinstance(term, rdflib.URIRef) and str(term).startswith(iris.BASE):
                 found.add(str(term))
     kinds: dict[str, set[str]] = {}
