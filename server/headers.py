@@ -6,7 +6,8 @@
 - Vary: Accept and Accept-Encoding on every answer (the body depends on both), Origin never (`*`).
 - gzip: done here, not by flask-compress, because the ETag must name the encoding (a strong ETag
   differs between a gzipped body and a plain one) and that needs the two steps in one place, in order.
-- ETag: the dataset version + the response's format (+ "gz"); Last-Modified: the last write.
+- ETag: the dataset version + a digest of the server's code files + the response's format (+ "gz");
+  Last-Modified: the last write.
   If-None-Match / If-Modified-Since → 304 (werkzeug's make_conditional). Only for successful
   GET/HEAD answers that have no validator of their own and allow caching.
 - Cache-Control: `public, no-cache` by default — caches keep the answer and revalidate it, so a write
@@ -71,20 +72,38 @@ def _gzip(request, response) -> None:
     response.headers["Content-Encoding"] = "gzip"
 
 
+_CODE_ID: str | None = None
+
+
+def _code_id() -> str:
+    """Changes when the server's code, templates or static files change, so that a new deployment
+    over the same data does not answer 304 with pages that the old code rendered."""
+    global _CODE_ID
+    if _CODE_ID is None:
+        from pathlib import Path
+
+        root = Path(__file__).resolve().parent
+        digest = hashlib.sha256()
+        for path in sorted(p for p in root.rglob("*") if p.is_file() and "__pycache__" not in p.parts):
+            digest.update(f"{path.relative_to(root)}:{path.stat().st_mtime_ns}:{path.stat().st_size};".encode())
+        _CODE_ID = digest.hexdigest()[:8]
+    return _CODE_ID
+
+
 def _validators(request, response) -> None:
     from .store import get_store
 
     if "ETag" in response.headers or "no-store" in response.headers.get("Cache-Control", ""):
         return
+    if response.direct_passthrough or response.is_streamed:     # files send their own validators
+        return
     store = get_store()
     version = store.version
     fmt = response.headers.get("X-Entente-Format") or response.mimetype or "data"
-    if request.path == "/health":
-        return
-    tag = f"{version}-{fmt}".replace("/", "_").replace("+", "_")
+    tag = f"{version}-{_code_id()}-{fmt}".replace("/", "_").replace("+", "_")
     if response.headers.get("Content-Encoding") == "gzip":
         tag += "-gz"
-    if request.path.startswith("/static/"):
+    if request.path.startswith("/static/"):          # depends on the code, not on the data
         tag = hashlib.sha256(response.get_data()).hexdigest()[:20]
     response.set_etag(tag)
     if not request.path.startswith("/static/"):
