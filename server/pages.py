@@ -22,7 +22,6 @@ from .errors import BadRequest
 
 bp = Blueprint("pages", __name__)
 
-WIKIDATA = "http://www.wikidata.org/entity/"
 RDF_TYPE = page_data.RDF_TYPE
 RDFS_LABEL = page_data.RDFS + "label"
 # labels for the few W3C terms whose own labels are not in the store
@@ -44,7 +43,8 @@ def public_base(settings) -> str:
 
 
 def href(iri: str | None, base: str) -> str | None:
-    """Where a browser should go for `iri`: our IRIs → their HTML page here; Wikidata → its page."""
+    """Where a browser should go for `iri`: our IRIs → their HTML page here; Wikidata → its page;
+    other http(s) IRIs → themselves; anything else (urn:, javascript:, …) → no link."""
     if not iri:
         return None
     if iri.startswith(iris.BASE):
@@ -61,17 +61,21 @@ def href(iri: str | None, base: str) -> str | None:
     return None
 
 
-def wikidata_page(iri: str) -> str | None:
-    m = re.fullmatch(r"https?://www\.wikidata\.org/(?:entity|wiki|prop/direct)/(?:Property:)?([QPL]\d+)", iri or "")
-    if not m:
-        return None
-    qid = m.group(1)
-    return f"https://www.wikidata.org/wiki/{'Property:' if qid.startswith('P') else ''}{qid}"
+WIKIDATA_IRI = re.compile(r"https?://www\.wikidata\.org/(?:entity|wiki|prop/direct)/(?:Property:)?([QPL]\d+)")
 
 
-def wikidata_id(iri: str) -> str | None:
-    m = re.fullmatch(r"https?://www\.wikidata\.org/(?:entity|wiki|prop/direct)/(?:Property:)?([QPL]\d+)", iri or "")
+def wikidata_id(iri: str | None) -> str | None:
+    """Q42 for wd:Q42, P31 for wdt:P31; None for anything that is not a Wikidata entity or property."""
+    m = WIKIDATA_IRI.fullmatch(iri or "")
     return m.group(1) if m else None
+
+
+def wikidata_page(iri: str | None) -> str | None:
+    """The page a person reads on wikidata.org for a Wikidata IRI."""
+    qid = wikidata_id(iri)
+    if qid is None:
+        return None
+    return f"https://www.wikidata.org/wiki/{'Property:' if qid.startswith('P') else ''}{qid}"
 
 
 def curie(iri: str) -> str:
@@ -486,6 +490,7 @@ def render_ontology(store, settings, description) -> str:
     return _page(
         "ontology.html", settings=settings, title=title, iri=data.iri, self_link=link(data.iri, base),
         data=data, metadata=metadata, ln=ln, examples=examples, wikidata_page=wikidata_page,
+        web_link=lambda iri: href(iri, base),
         wikidata_id=wikidata_id, curie=curie, alternates=alternates(data.iri, base),
         jsonld=script_json(_description_jsonld(description)), base=base)
 

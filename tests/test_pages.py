@@ -249,6 +249,18 @@ def test_article_page_highlights_every_span_and_links_facts_both_ways(site):
     assert highlighted == "".join(article[i] for i in sorted(covered))
 
 
+def test_links_only_to_this_server_wikidata_and_the_web():
+    from server.pages import href
+
+    base = "http://127.0.0.1:9/"
+    assert href(iris.ID + "iran", base) == base + "id/iran.html"
+    assert href(iris.ENT + "finances", base) == base + "ontology.html#finances"
+    assert href("http://www.wikidata.org/entity/Q794", base) == "https://www.wikidata.org/wiki/Q794"
+    assert href("http://www.wikidata.org/prop/direct/P710", base) == "https://www.wikidata.org/wiki/Property:P710"
+    for hostile in ("javascript:alert(1)", "data:text/html,<script>alert(1)</script>", "urn:x:y", "vbscript:x"):
+        assert href(hostile, base) is None
+
+
 def test_crossing_and_nested_spans_each_get_one_anchor_one_marker_and_their_words():
     from server.page_data import Sentence, Span
     from server.pages import paragraphs
