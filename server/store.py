@@ -295,7 +295,7 @@ def _dataset_kwargs(settings: Settings, query: str | None = None, union_default_
     elif union and not (query and has_dataset_clause(query)):
         kwargs["use_default_graph_as_union"] = True
     if named_graphs:
-        kwargs["named_graphs"] = [ox.NamedNode(g) for g in named_graphs]
+        kwargs["named_graphs"] = [_iri(g) for g in named_graphs]
     elif default_graphs:
         kwargs["named_graphs"] = []
     return kwargs
@@ -304,7 +304,14 @@ def _dataset_kwargs(settings: Settings, query: str | None = None, union_default_
 def _graph_term(graph: str | None):
     if graph is None:
         return None
-    return ox.DefaultGraph() if graph == "" else ox.NamedNode(graph)
+    return ox.DefaultGraph() if graph == "" else _iri(graph)
+
+
+def _iri(value: str) -> ox.NamedNode:
+    try:
+        return ox.NamedNode(value)
+    except ValueError as e:
+        raise BadRequest(f"<{value}> is not an absolute IRI: {e}", where=value) from e
 
 
 def _prefixes(fmt: Format, prefixes: dict | None, terms=None) -> dict | None:

@@ -242,6 +242,12 @@ def test_default_and_named_graph_uri(endpoint):
     assert count(endpoint, named) == 6
 
 
+@pytest.mark.parametrize("param", ["default-graph-uri", "named-graph-uri"])
+def test_a_graph_uri_that_is_not_an_iri_is_400(endpoint, param):
+    r = requests.get(endpoint, params={"query": "ASK {}", param: "not an iri"}, headers={"Accept": "application/json"})
+    assert r.status_code == 400 and "not an absolute IRI" in r.json()["message"]
+
+
 def test_from_selects_graphs_and_fetches_nothing(endpoint):
     """FROM <url> names a graph of the store; the server never fetches it (a listener sees no connection)."""
     listener = socket.socket()
