@@ -598,3 +598,33 @@ def test_facts_the_audit_added(claim_graphs, claims_graph):
     assert holders and all(claims_graph.value(c, ENT.modality) == ENT.ArticleVoice for c in holders)
     holders = claims_with(claim_graphs, (ID.hezbollah, ENT.participatesIn, ID["syrian-civil-war"]))
     assert holders and all(modality_and_asserter(claims_graph, c) == (ENT.Hedged, ARTICLE) for c in holders)
+
+
+# How the text refers to a state or a person besides its name (metonymy, descriptions, "Both").
+REFERENCES = {
+    ID.russia: ("Moscow", "Russian", "Our northern friend"),
+    ID.iran: ("Tehran", "Iranian", "Islamic Republic", "our interest"),
+    ID.syria: ("Damascus", "Syrian"),
+    ID["ali-khamenei"]: ("ayatollah", "leaders of Iran", "Both want"),
+    ID["vladimir-putin"]: ("leaders of Iran and Russia", "Both want", "he envisages"),
+}
+
+
+def test_evidence_names_who_the_relation_is_about(claim_graphs, claims_graph, facts):
+    """A relation whose subject is a state or a person cites the words that name it, so the quote
+    supports the fact on its own. Caught: "is a key ally in Iran's tussle" without Assad, Rouhani's
+    needs without Rouhani, "darkly of a U.S. plot" without Khamenei, the hedged recession without it."""
+    agents = {ENT.Person, ENT.SovereignState}
+    checked = 0
+    for name, g in claim_graphs.items():
+        evidence = _evidence_text(claims_graph, name)
+        for s, p, _ in g:
+            if p in (RDF.type, RDFS.label, rdflib.SKOS.altLabel) or not set(facts.objects(s, RDF.type)) & agents:
+                continue
+            names = {str(x) for x in facts.objects(s, RDFS.label)} | {str(x) for x in facts.objects(s, rdflib.SKOS.altLabel)}
+            names |= set(REFERENCES.get(s, ()))
+            checked += 1
+            assert any(n in evidence for n in names), f"{name}: {s} {p} — evidence does not name {s}"
+    assert checked > 50
+    hedged = claims_with(claim_graphs, (ID["russian-recession"], ENT.causes, ID["limits-to-iran-russia-relations"]))
+    assert hedged and all("recession" in _evidence_text(claims_graph, c) for c in hedged)
