@@ -192,6 +192,12 @@ def authorize(*roles: str, rate_limited: bool = False) -> Identity:
     return identity
 
 
+def limit_anonymous(address: str | None) -> None:
+    """Rate-limit a request without a token (e.g. a dry run) by the client's address; 429 past the limit."""
+    _, limiter = _app_state()
+    limiter.hit("address:" + (address or "unknown"))
+
+
 def require(*roles: str, rate_limited: bool = False):
     """Decorator for Flask views: the request must carry a token with one of `roles` (or higher)."""
     for role in roles:
@@ -213,5 +219,5 @@ def current_identity() -> Identity | None:
     return g.get("entente_identity")
 
 
-__all__ = ["Identity", "Tokens", "RateLimiter", "check", "authorize", "require", "current_identity",
+__all__ = ["Identity", "Tokens", "RateLimiter", "check", "authorize", "require", "current_identity", "limit_anonymous",
            "sha256_hex", "read_token_file", "bearer_token"]

@@ -120,6 +120,7 @@ def _report_response(report, status: int = 200) -> Response:
 def validate():
     """Dry run: the SHACL report of the body, 200 whether it conforms or not; nothing is stored."""
     try:
+        auth.limit_anonymous(request.remote_addr)     # SHACL costs time: a dry run counts like a contribution
         negotiation.negotiate(request.headers.get("Accept"), REPORT_FORMATS, default=JSON)
         _, _, ds = _parse_request("new")
         submissions.check_rules(ds, "new")

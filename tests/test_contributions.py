@@ -471,6 +471,10 @@ def test_too_many_requests_from_one_token_is_429(built_dataset, tmp_path):
         assert state_of(server) == before
         # the maintainer's token has its own allowance
         assert send(server, GOOD_TRIG, headers=MAINTAIN).status_code == 201
+        # dry runs (no token) are limited by the client's address
+        dry = [requests.post(server.url + "/validate", data=GOOD_TRIG, headers={"Content-Type": TRIG},
+                             timeout=60).status_code for _ in range(3)]
+        assert dry == [200, 200, 429]
     finally:
         server.stop()
 
