@@ -54,6 +54,7 @@ def test_every_page_has_licence_rdf_links_and_embedded_json_ld(site, path):
     response, page = get_page(site.url + path)
     assert response.status_code == 200, response.text[:300]
     assert response.headers["Content-Type"].startswith("text/html")
+    assert "script-src 'self'" in response.headers["Content-Security-Policy"]
     assert [a.attrs["href"] for a in page.find_all("link", rel="license")] == [LICENSE]
     footer = page.find_all("footer")[0]
     assert any(a.attrs.get("href") == LICENSE for a in footer.find_all("a"))
