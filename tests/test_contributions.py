@@ -555,3 +555,12 @@ def test_curl_examples_of_the_docs_and_readme_work(live):
     assert '"conforms": true' in result.stdout and '"state": "accepted"' in result.stdout
     assert f"<https://w3id.org/entente/contribution/{cid}#katz-russia-israel>" in result.stdout
     assert requests.get(f"{live.url}/contributions/{cid}", timeout=10).json()["state"] == "accepted"
+
+
+def test_the_example_in_the_docs_is_the_example_file():
+    text = (ROOT / "docs" / "contributions.md").read_text(encoding="utf-8")
+    start = text.index("```trig\n", text.index("The complete example")) + len("```trig\n")
+    shown, real = rdflib.Dataset(), rdflib.Dataset()
+    shown.parse(data=text[start:text.index("```", start)], format="trig", publicID=BASE + "contribution/x")
+    real.parse(data=GOOD_TRIG, format="trig", publicID=BASE + "contribution/x")
+    assert sorted(shown.quads()) == sorted(real.quads())
