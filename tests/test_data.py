@@ -593,11 +593,15 @@ def test_evidence_quotes_only_what_the_claim_needs(claim_graphs, claims_graph):
 
 def test_facts_the_audit_added(claim_graphs, claims_graph):
     """s4: the leaders lavish praise on each other (article voice); s35: Hezbollah fighters killed
-    fighting alongside Assad's forces — in the war, hedged ('reportedly')."""
+    fighting alongside Assad's forces — in the war, hedged ('reportedly'); s21: both leaders seek
+    the war's end."""
     holders = claims_with(claim_graphs, (ID["ali-khamenei"], ENT.friendlyWith, ID["vladimir-putin"]))
     assert holders and all(claims_graph.value(c, ENT.modality) == ENT.ArticleVoice for c in holders)
     holders = claims_with(claim_graphs, (ID.hezbollah, ENT.participatesIn, ID["syrian-civil-war"]))
     assert holders and all(modality_and_asserter(claims_graph, c) == (ENT.Hedged, ARTICLE) for c in holders)
+    for leader in ("vladimir-putin", "ali-khamenei"):   # s21: "a united front on ways to end a conflict"
+        holders = claims_with(claim_graphs, (ID[leader], ENT.seeks, ID["end-of-the-syrian-civil-war"]))
+        assert holders and all(claims_graph.value(c, ENT.modality) == ENT.ArticleVoice for c in holders)
 
 
 # How the text refers to a state or a person besides its name (metonymy, descriptions, "Both").
