@@ -78,13 +78,16 @@ def wikidata_page(iri: str | None) -> str | None:
     return f"https://www.wikidata.org/wiki/{'Property:' if qid.startswith('P') else ''}{qid}"
 
 
+DISPLAY_PREFIXES = {**iris.PREFIXES, "vann": "http://purl.org/vocab/vann/", "dc": "http://purl.org/dc/elements/1.1/"}
+
+
 def curie(iri: str) -> str:
     best = ""
-    for prefix, ns in iris.PREFIXES.items():
-        if iri.startswith(ns) and len(ns) > len(iris.PREFIXES.get(best, "")):
+    for prefix, ns in DISPLAY_PREFIXES.items():
+        if iri.startswith(ns) and len(ns) > len(DISPLAY_PREFIXES.get(best, "")):
             best = prefix
-    if best and re.fullmatch(r"[\w.\-/]*", iri[len(iris.PREFIXES[best]):]):
-        return f"{best}:{iri[len(iris.PREFIXES[best]):]}"
+    if best and re.fullmatch(r"[\w.\-/]*", iri[len(DISPLAY_PREFIXES[best]):]):
+        return f"{best}:{iri[len(DISPLAY_PREFIXES[best]):]}"
     return iri
 
 
@@ -483,13 +486,16 @@ def render_ontology(store, settings, description) -> str:
             return Link(data.terms[value].label or curie(value), "#" + data.terms[value].anchor, value, ours=True)
         return link(value, base, lab.get(value))
 
-    metadata = [(ln(p), ln(v) if is_iri else link(v, base, kind="literal")) for p, v, is_iri in data.metadata]
+    prose = ("http://purl.org/dc/terms/description", page_data.RDFS + "comment")
+    lead = [v for p in prose for q, v, is_iri in data.metadata if q == p and not is_iri]
+    metadata = [(ln(p), ln(v) if is_iri else link(v, base, kind="literal")) for p, v, is_iri in data.metadata
+                if p not in prose]
     examples = [(e, query_url(base, example=e.name), query_url(base, query=e.query, format="csv"),
                  query_url(base, query=e.query, format="json")) for e in page_data.examples()]
     title = next((v.text for p, v in metadata if p.value.endswith(("/title", "#label"))), "The Entente ontology")
     return _page(
         "ontology.html", settings=settings, title=title, iri=data.iri, self_link=link(data.iri, base),
-        data=data, metadata=metadata, ln=ln, examples=examples, wikidata_page=wikidata_page,
+        data=data, metadata=metadata, lead=lead, ln=ln, examples=examples, wikidata_page=wikidata_page,
         web_link=lambda iri: href(iri, base),
         wikidata_id=wikidata_id, curie=curie, alternates=alternates(data.iri, base),
         jsonld=script_json(_description_jsonld(description)), base=base)
