@@ -140,3 +140,31 @@ def test_the_real_sources_conform():
     report = validation.validate(build.load_sources())
     assert report.conforms, report.to_text()
     assert report.checked > 300
+
+
+def test_subclasses_count_with_the_ontology():
+    """ObjectPropertyValuesShape targets ent:Agent; a ent:SovereignState meets it only through the
+    ontology's rdfs:subClassOf, which with_ontology=True mixes in."""
+    ds = load(DATA / "relation-to-literal.trig")
+    shape = rdflib.URIRef(validation.SHAPES + "ObjectPropertyValuesShape")
+    assert shape in {r.shape for r in validation.validate(ds).results}
+    assert shape not in {r.shape for r in validation.validate(ds, with_ontology=False).results}
+
+
+def test_evidence_rule_counts_code_points_beyond_the_bmp():
+    """SUBSTR and STRLEN count code points in rdflib (Python strings), as NIF offsets do, even for
+    characters outside the Basic Multilingual Plane (two UTF-16 units each)."""
+    ds = load(DATA / "good.trig")
+    text = "\U0001F600\U0001F600 Vladimir Putin"  # the quote starts at code point 3
+    nif = rdflib.Namespace(iris.PREFIXES["nif"])
+    claims = ds.graph(rdflib.URIRef(iris.GRAPH_CLAIMS))
+    span = rdflib.URIRef(iris.SPAN + "347-361")
+    for p, value in ((nif.beginIndex, 3), (nif.endIndex, 17)):
+        claims.remove((span, p, None))
+        claims.add((span, p, rdflib.Literal(value, datatype=rdflib.XSD.nonNegativeInteger)))
+    report = validation.validate(ds, article_text=text)
+    evidence = [r for r in report.results if r.shape == rdflib.URIRef(validation.SHAPES + "EvidenceRule")]
+    assert not evidence, report.to_text()
+    claims.set((span, nif.anchorOf, rdflib.Literal("ladimir Putin")))
+    report = validation.validate(ds, article_text=text)
+    assert any(r.shape == rdflib.URIRef(validation.SHAPES + "EvidenceRule") for r in report.results)
