@@ -632,3 +632,19 @@ def test_evidence_names_who_the_relation_is_about(claim_graphs, claims_graph, fa
     assert checked > 50
     hedged = claims_with(claim_graphs, (ID["russian-recession"], ENT.causes, ID["limits-to-iran-russia-relations"]))
     assert hedged and all("recession" in _evidence_text(claims_graph, c) for c in hedged)
+
+
+def test_organizations_have_the_types_the_words_give(facts, claim_graphs, claims_graph):
+    """'the Lebanon-based Hezbollah movement', 'the Guards' Quds Force', 'Iran's Revolutionary Guards',
+    'Islamic State', 'Iran's Fars news agency' — named in the article's voice even in attributed sentences."""
+    expect = [(ID.hezbollah, RDF.type, ENT.ArmedPoliticalMovement), (ID.hezbollah, ENT.basedIn, ID.lebanon),
+              (ID["quds-force"], RDF.type, ENT.MilitaryUnit),
+              (ID["quds-force"], ENT.partOf, ID["islamic-revolutionary-guard-corps"]),
+              (ID["islamic-revolutionary-guard-corps"], RDF.type, ENT.ArmedForcesBranch),
+              (ID["islamic-revolutionary-guard-corps"], ENT.partOf, ID.iran),
+              (ID["islamic-state"], RDF.type, ENT.MilitantGroup),
+              (ID["fars-news-agency"], RDF.type, ENT.NewsAgency), (ID["fars-news-agency"], ENT.basedIn, ID.iran)]
+    for triple in expect:
+        holders = claims_with(claim_graphs, triple)
+        assert holders, triple
+        assert all(claims_graph.value(c, ENT.modality) == ENT.ArticleVoice for c in holders), triple
