@@ -22,9 +22,24 @@ _IRI = re.compile(r'<[^<>"{}|^`\\\x00-\x20]*>')
 _WORD = re.compile(r"[A-Za-z_][A-Za-z0-9_\-]*")
 
 
+MAX_NESTING = 1000     # deeper nesting overflows the parser's stack in the query process
+
+
 def top_level_keywords(text: str) -> list[tuple[str, int]]:
     """(upper-cased word, offset) of every keyword outside braces, strings, IRIs and comments."""
+    return _scan(text)[0]
+
+
+def nesting(text: str) -> tuple[int, int]:
+    """The deepest nesting of (), [] and {} outside strings, IRIs and comments, and where it is reached
+    (or, beyond MAX_NESTING, where that limit is first passed)."""
+    return _scan(text)[1]
+
+
+def _scan(text: str):
     words, depth, i, n = [], 0, 0, len(text)
+    level, deepest = 0, (0, 0)
+    local = re.compile(r"[^\s{}();,\[\]]*")
     while i < n:
         c = text[i]
         if c == "#":
@@ -35,10 +50,18 @@ def top_level_keywords(text: str) -> list[tuple[str, int]]:
         elif c == "<":
             m = _IRI.match(text, i)
             i = m.end() if m else i + 1
-        elif c == "{":
-            depth, i = depth + 1, i + 1
-        elif c == "}":
-            depth, i = depth - 1, i + 1
+        elif c in "{([":
+            depth += c == "{"
+            level += 1
+            if level > deepest[0] and deepest[0] <= MAX_NESTING:   # where the limit is first passed
+                deepest = (level, i)
+            elif level > deepest[0]:
+                deepest = (level, deepest[1])
+            i += 1
+        elif c in "})]":
+            depth -= c == "}"
+            level -= 1
+            i += 1
         elif c.isalpha() or c == "_":
             m = _WORD.match(text, i)
             end = m.end()
@@ -46,11 +69,20 @@ def top_level_keywords(text: str) -> list[tuple[str, int]]:
                 words.append((m.group().upper(), i))
             i = end
             while i < n and text[i] == ":":           # a prefixed name: skip its local part
-                m = re.compile(r"[^\s{}();,]*").match(text, i + 1)
-                i = m.end()
+                i = local.match(text, i + 1).end()
         else:
             i += 1
-    return words
+    return words, deepest
+
+
+def check_nesting(text: str) -> None:
+    """BadRequest when a query or update nests deeper than the engine can parse."""
+    depth, offset = nesting(text)
+    if depth > MAX_NESTING:
+        line = text.count("\n", 0, offset) + 1
+        column = offset - (text.rfind("\n", 0, offset) + 1) + 1
+        raise BadRequest(f"The request nests brackets and braces {depth} deep; this server parses at most "
+                         f"{MAX_NESTING} levels.", where={"line": line, "column": column})
 
 
 def _skip_string(text: str, i: int) -> int:

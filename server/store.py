@@ -64,7 +64,7 @@ import pyoxigraph as ox
 from .errors import BadRequest, EntenteError, NotAcceptable, ServiceUnavailable
 from .formats import Format
 from .settings import Settings
-from .sparql_text import has_dataset_clause, top_level_keywords
+from .sparql_text import check_nesting, has_dataset_clause, top_level_keywords
 
 _JSON = ox.QueryResultsFormat.JSON
 _POSITION = re.compile(r"error at (\d+):(\d+)")
@@ -182,6 +182,7 @@ class Store:
         """Run a user's query in this worker's query process; (kind, serialized answer). See the module
         docstring: a query that overruns is killed with its process (503), an answer over the limit is
         refused (413)."""
+        check_nesting(q)
         services = check_federation(q, self.settings.service_allowlist)
         timeout = self.settings.query_timeout
         if services:
@@ -238,6 +239,7 @@ class Store:
     def update(self, u: str, base_iri: str | None = None, **_ds) -> None:
         """A user's SPARQL Update: killed (and nothing written) when it has held the write lock for
         query_timeout seconds."""
+        check_nesting(u)
         check_update(u, self.settings.service_allowlist)
         self._write("update", {"update": u, "base_iri": base_iri}, timeout=self.settings.query_timeout)
 

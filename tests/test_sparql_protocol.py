@@ -176,6 +176,15 @@ def test_malformed_query_is_400_with_message_and_position(endpoint):
     assert isinstance(body["where"]["column"], int)
 
 
+def test_absurd_nesting_is_400_and_the_server_still_answers(endpoint):
+    deep = "SELECT * WHERE " + "{" * 5000 + "}" * 5000
+    r = requests.post(endpoint, data=deep.encode(), headers={"Content-Type": "application/sparql-query",
+                                                              "Accept": "application/json"})
+    assert r.status_code == 400 and "1000" in r.json()["message"] and r.json()["where"] == {"line": 1, "column": 1016}
+    ok = "SELECT * WHERE " + "{" * 200 + "}" * 200
+    assert requests.post(endpoint, data=ok.encode(), headers={"Content-Type": "application/sparql-query"}).status_code == 200
+
+
 def test_update_sent_as_query_is_400(endpoint):
     r = requests.get(endpoint, params={"query": f"INSERT DATA {{ <{EX}a> <{EX}b> <{EX}c> }}"})
     assert r.status_code == 400
