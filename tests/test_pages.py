@@ -286,6 +286,17 @@ def test_crossing_and_nested_spans_each_get_one_anchor_one_marker_and_their_word
     assert any(p.no_facts and "nothing happens" in p.title for p in pieces)
 
 
+def test_span_and_sentence_pages_link_to_their_place_in_the_article(site):
+    span = select(site.url, "SELECT ?s ?b ?e WHERE { ?c ent:evidence ?s . ?s nif:beginIndex ?b ; nif:endIndex ?e } "
+                            "ORDER BY DESC(?b) LIMIT 1")[0]
+    _, article = get_page(site.url + "/id/bloomberg-iran-russia-2015.html")
+    for iri, anchor in [(span["s"], f"span-{span['b']}-{span['e']}"), (iris.SENTENCE + "2", "sentence-2")]:
+        _, page = get_page(page_url(site, iri))
+        links = [a.attrs["href"] for a in page.find_all("a", cls="to-article")]
+        assert f"{site.url}/id/bloomberg-iran-russia-2015.html#{anchor}" in links, iri
+        assert article.by_id(anchor) is not None
+
+
 def test_article_page_shows_sentences_without_facts_with_their_reason(site):
     rows = select(site.url, """SELECT ?s ?reason WHERE { ?s a nif:Sentence ; ent:noFactsReason ?reason }""")
     assert rows
