@@ -28,7 +28,6 @@ import re
 import secrets
 import time
 from contextlib import contextmanager
-from dataclasses import dataclass
 from pathlib import Path
 from xml.sax import SAXParseException
 

@@ -8,7 +8,6 @@ size (from /health) and the contribution files on disk stay as they were.
 from __future__ import annotations
 
 import http.server
-import io
 import json
 import os
 import re
