@@ -124,6 +124,9 @@ def write_trig(quads: list[ox.Quad], out: Path) -> int:
     out.parent.mkdir(parents=True, exist_ok=True)
     data = ox.serialize(quads, format=ox.RdfFormat.TRIG, prefixes=iris.PREFIXES)
     fd, tmp = tempfile.mkstemp(dir=out.parent, prefix=out.name, suffix=".tmp")
+    umask = os.umask(0)
+    os.umask(umask)
+    os.chmod(tmp, 0o666 & ~umask)  # mkstemp makes it private; the dataset is public
     with os.fdopen(fd, "wb") as f:
         f.write(data)
         f.flush()
