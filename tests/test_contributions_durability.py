@@ -170,3 +170,35 @@ def test_acknowledged_contributions_survive_sigkill(built_dataset, tmp_path):
               f"{len(files - records)} body file(s) without a record (sent, never acknowledged, never served)")
     finally:
         restarted.stop()
+
+
+def test_contributions_survive_a_restart_with_a_rebuilt_dataset(built_dataset, tmp_path):
+    """Loading a new build replaces the article's graphs only: records and accepted data stay."""
+    data_dir = tmp_path / "store"
+    server = LiveServer(data_dir, built_dataset).start()
+    try:
+        pending = requests.post(server.url + "/contributions", data=GOOD, timeout=120,
+                                headers={"Content-Type": "application/trig",
+                                         "Authorization": f"Bearer {CONTRIBUTOR_TOKEN}"}).json()["id"]
+        accepted = requests.post(server.url + "/contributions", data=GOOD, timeout=120,
+                                 headers={"Content-Type": "application/trig",
+                                          "Authorization": f"Bearer {CONTRIBUTOR_TOKEN}"}).json()["id"]
+        requests.post(f"{server.url}/contributions/{accepted}/accept", headers={"Authorization": f"Bearer {MAINTAINER_TOKEN}"},
+                      timeout=120).raise_for_status()
+        before = consistency_rows(server.url)
+    finally:
+        server.stop()
+    rebuilt = tmp_path / "rebuilt.trig"
+    rebuilt.write_bytes(built_dataset.read_bytes() + b"\n<https://w3id.org/entente/graph/article> { "
+                        b"<https://w3id.org/entente/id/bloomberg-iran-russia-2015> "
+                        b"<http://www.w3.org/2000/01/rdf-schema#comment> \"rebuilt\"@en . }\n")
+    server = LiveServer(data_dir, rebuilt).start()
+    try:
+        assert sparql(server.url, 'SELECT * WHERE { GRAPH <https://w3id.org/entente/graph/article> '
+                                  '{ ?s ?p "rebuilt"@en } }')          # the new build is loaded
+        assert sorted(consistency_rows(server.url)) == sorted(before)
+        states = {cid: requests.get(f"{server.url}/contributions/{cid}", timeout=30).json()["state"]
+                  for cid in (pending, accepted)}
+        assert states == {pending: "pending", accepted: "accepted"}
+    finally:
+        server.stop()
