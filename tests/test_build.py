@@ -89,3 +89,42 @@ def test_validate_without_a_dataset_says_what_to_do(tmp_path):
     result = entente("validate", env=env)
     assert result.returncode == 2
     assert "entente build" in result.stderr
+
+
+def test_build_fails_on_a_shape_violation_and_writes_nothing(tmp_path, monkeypatch, capsys):
+    from server import build
+
+    data = tmp_path / "data"
+    data.mkdir()
+    (data / "claims.trig").write_bytes((SHAPES_DATA / "claim-no-modality.trig").read_bytes())
+    monkeypatch.setattr(build, "DATA_DIR", data)
+    out = tmp_path / "out.trig"
+    assert build.main(out, reason=False) == 1
+    captured = capsys.readouterr()
+    assert "Violation: claim:t-x ent:modality" in captured.out
+    assert "do not conform" in captured.err
+    assert not out.exists()
+
+
+def test_build_names_the_file_that_does_not_parse(tmp_path, monkeypatch, capsys):
+    from server import build
+
+    data = tmp_path / "data"
+    data.mkdir()
+    (data / "broken.trig").write_text("@prefix ent: <https://w3id.org/entente/ontology#> .\n<a> { <b> ent:x }\n")
+    monkeypatch.setattr(build, "DATA_DIR", data)
+    assert build.main(tmp_path / "out.trig", reason=False) == 1
+    err = capsys.readouterr().err
+    assert "broken.trig" in err and "cannot parse" in err
+
+
+def test_build_refuses_triples_in_the_default_graph(tmp_path, monkeypatch, capsys):
+    from server import build
+
+    data = tmp_path / "data"
+    data.mkdir()
+    (data / "loose.trig").write_text("<https://w3id.org/entente/id/a> <https://w3id.org/entente/ontology#allyOf> "
+                                     "<https://w3id.org/entente/id/b> .\n")
+    monkeypatch.setattr(build, "DATA_DIR", data)
+    assert build.main(tmp_path / "out.trig", reason=False) == 1
+    assert "default graph" in capsys.readouterr().err
