@@ -308,6 +308,13 @@ def test_documents_link_their_other_formats_and_the_licence(ld):
     assert alternates["text/html"] == ld.url + "/id/iran.html"
 
 
+def test_documents_revalidate_with_their_etag(ld):
+    first = get(ld.url + "/id/iran.nt")
+    assert first.headers.get("ETag")
+    again = get(ld.url + "/id/iran.nt", headers={"If-None-Match": first.headers["ETag"]})
+    assert again.status_code == 304 and not again.content
+
+
 def test_html_document_escapes_literals(ld):
     r = get(ld.url + "/id/tehran.html")
     assert r.status_code == 200
