@@ -61,7 +61,7 @@ from pathlib import Path
 
 import pyoxigraph as ox
 
-from .errors import BadRequest, EntenteError, NotAcceptable, ServiceUnavailable
+from .errors import BadRequest, EntenteError, ServiceUnavailable
 from .formats import Format
 from .settings import Settings
 from .sparql_text import check_nesting, has_dataset_clause, top_level_keywords

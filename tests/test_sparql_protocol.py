@@ -3,8 +3,6 @@ SPARQLStore), negotiation, errors, datasets, the Service Description, federation
 
 from __future__ import annotations
 
-import io
-import json
 import socket
 import threading
 
