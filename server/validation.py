@@ -240,7 +240,7 @@ def validate(data: rdflib.Dataset | rdflib.Graph, *, with_ontology: bool = True,
 
     _, results_graph, _ = pyshacl.validate(union, shacl_graph=shapes, inference=None, advanced=True,
                                            inplace=True, allow_warnings=True, use_shapes=use_shapes)
-    return Report(_results(results_graph, shapes) + extra, checked=_focus_node_count(shapes, union),
+    return Report(_results(results_graph, shapes) + extra, checked=_focus_node_count(shapes, union, use_shapes),
                   shapes=shape_count(shapes), graph=results_graph)
 
 
@@ -283,12 +283,14 @@ def _results(g: rdflib.Graph, shapes: rdflib.Graph) -> list[Result]:
     return out
 
 
-def _focus_node_count(shapes: rdflib.Graph, data: rdflib.Graph) -> int:
-    """Distinct focus nodes the shapes' targets select in the (inferred) data graph."""
+def _focus_node_count(shapes: rdflib.Graph, data: rdflib.Graph, use_shapes=None) -> int:
+    """Distinct focus nodes the (used) shapes' targets select in the data graph."""
     from pyshacl.shapes_graph import ShapesGraph
 
     focus = set()
     for shape in ShapesGraph(shapes).shapes:
+        if use_shapes is not None and str(shape.node) not in use_shapes:
+            continue
         focus.update(shape.focus_nodes(data))
     return len(focus)
 
