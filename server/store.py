@@ -399,6 +399,7 @@ class _QueryProcess:
         if pid == 0:                                 # child: never returns into the server's code
             try:
                 parent_end.close()
+                _close_sockets(keep=child_end.fileno())
                 for sig in (signal.SIGTERM, signal.SIGINT, signal.SIGQUIT, signal.SIGHUP, signal.SIGUSR1,
                             signal.SIGUSR2, signal.SIGWINCH, signal.SIGCHLD):
                     signal.signal(sig, signal.SIG_DFL)
@@ -422,6 +423,22 @@ class _QueryProcess:
         with contextlib.suppress(ChildProcessError):
             os.waitpid(self.pid, 0)
         self.conn.close()
+
+
+def _close_sockets(keep: int) -> None:
+    """Close the sockets a forked query process inherited (gunicorn's listener, the client connection
+    of the request being served), so that a connection ends when the worker closes it."""
+    import stat
+
+    for name in os.listdir("/proc/self/fd"):
+        fd = int(name)
+        if fd == keep:
+            continue
+        try:
+            if stat.S_ISSOCK(os.fstat(fd).st_mode):
+                os.close(fd)
+        except OSError:
+            pass
 
 
 def _serve_queries(reader, conn) -> None:

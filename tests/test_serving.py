@@ -4,8 +4,11 @@ the hard query timeout, the result limit and the settings documentation."""
 from __future__ import annotations
 
 import gzip
+import os
 import subprocess
 import time
+
+from pathlib import Path
 
 import pytest
 import requests
@@ -122,6 +125,25 @@ def test_timeout_is_503_and_the_server_still_answers(live):
     assert "time limit" in r.json()["message"]
     for _ in range(4):                                   # both workers still answer
         assert get(live, "ASK { ?s ?p ?o }", {"Accept": JSON}).json()["boolean"] is True
+
+
+def test_query_processes_hold_no_client_or_listening_socket(live):
+    """A query process is forked in the middle of a request: it must not keep that connection (or
+    gunicorn's listening socket) open, only its pipe to the worker."""
+    for _ in range(4):
+        assert get(live).status_code == 200
+    workers = subprocess.run(["ps", "--ppid", str(live.process.pid), "-o", "pid=,args="],
+                             capture_output=True, text=True).stdout
+    worker_pids = [line.split()[0] for line in workers.splitlines() if "server.cli serve" in line]
+    helpers = []
+    for pid in worker_pids:
+        out = subprocess.run(["ps", "--ppid", pid, "-o", "pid=,args="], capture_output=True, text=True).stdout
+        helpers += [line.split()[0] for line in out.splitlines() if "server.cli serve" in line]
+    assert helpers
+    for pid in helpers:
+        fd_dir = Path(f"/proc/{pid}/fd")
+        sockets = [p for p in fd_dir.iterdir() if os.readlink(p).startswith("socket:")]
+        assert len(sockets) == 1, f"query process {pid} holds {len(sockets)} sockets"
 
 
 def test_no_query_process_is_left_running_after_a_timeout(live):
