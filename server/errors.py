@@ -78,6 +78,11 @@ class PayloadTooLarge(EntenteError):
     status, title = 413, "Payload Too Large"
 
 
+class ResultTooLarge(EntenteError):
+    """A query's answer is over the result limit: refused whole, never cut short."""
+    status, title = 413, "Result Too Large"
+
+
 class UnsupportedMediaType(EntenteError):
     status, title = 415, "Unsupported Media Type"
 

@@ -31,7 +31,7 @@ kept between queries so that caches stay warm, replaced after a kill or a write)
 writer process.
 
 Errors raised: errors.BadRequest (syntax, with the parser's message and `where` = line/column; SERVICE
-or LOAD refused), errors.ServiceUnavailable (timeout), ResultTooLarge (413) for answers over
+or LOAD refused), errors.ServiceUnavailable (timeout), errors.ResultTooLarge (413) for answers over
 max_results — an answer is never cut short.
 
 On disk (<data_dir>/oxigraph/):
@@ -61,7 +61,7 @@ from pathlib import Path
 
 import pyoxigraph as ox
 
-from .errors import BadRequest, EntenteError, ServiceUnavailable
+from .errors import BadRequest, EntenteError, ResultTooLarge, ServiceUnavailable
 from .formats import Format
 from .settings import Settings
 from .sparql_text import check_nesting, has_dataset_clause, top_level_keywords
@@ -70,10 +70,6 @@ _JSON = ox.QueryResultsFormat.JSON
 _POSITION = re.compile(r"error at (\d+):(\d+)")
 _UNKNOWN_FUNCTION = re.compile(r"custom function <([^>]+)> is not supported")
 _RDF_POSITION = re.compile(r"at line (\d+) (?:column|between columns) (\d+)")
-
-
-class ResultTooLarge(EntenteError):
-    status, title = 413, "Result Too Large"
 
 
 class Store:
@@ -475,7 +471,7 @@ def _error_to_json(e: EntenteError) -> dict:
 def _error_from_json(d: dict) -> EntenteError:
     from . import errors
 
-    cls = {"ResultTooLarge": ResultTooLarge}.get(d["cls"]) or getattr(errors, d["cls"], EntenteError)
+    cls = getattr(errors, d["cls"], EntenteError)
     if cls is errors.MethodNotAllowed or not issubclass(cls, EntenteError):
         cls = EntenteError
     return cls(d["message"], where=d["where"], headers=d["headers"])
