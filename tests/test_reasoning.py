@@ -7,8 +7,8 @@ import shutil
 
 import pytest
 import rdflib
-from rdflib import Literal, URIRef
-from rdflib.namespace import OWL, RDF, RDFS
+from rdflib import URIRef
+from rdflib.namespace import RDF
 
 from server import build, iris, reasoning
 
