@@ -93,7 +93,13 @@ def partitions(ds: rdflib.Dataset) -> list[Partition]:
         if key not in groups:
             mod = MODALITY_SLUGS.get(str(modality).rsplit("#", 1)[-1], slug(str(modality)))
             who = [slug(str(a)) for a in asserters if str(a) != iris.ARTICLE]
-            groups[key] = Partition("-".join([mod, *who]), modality, asserters)
+            name = base = "-".join([mod, *who])
+            taken = {p.name for p in groups.values()}
+            n = 1
+            while name in taken:  # two keys, one slug (e.g. id:a-b, and id:a with id:b): keep both apart
+                n += 1
+                name = f"{base}-{n}"
+            groups[key] = Partition(name, modality, asserters)
         part = groups[key]
         part.claims.append(claim)
         part.facts.update(ds.graph(claim))
