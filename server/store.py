@@ -711,7 +711,10 @@ def _publish(store, root: Path) -> None:
 
 
 def _collect(root: Path) -> None:
-    """Remove snapshots that are not current and that no reader holds (readers keep a shared flock)."""
+    """Remove snapshots that are not current and that no reader holds (readers keep a shared flock),
+    and RocksDB's old information logs (one per opening of primary; RocksDB would keep 1000)."""
+    for old_log in sorted((root / "primary").glob("LOG.old.*"))[:-5]:
+        old_log.unlink(missing_ok=True)
     current = json.loads((root / "VERSION").read_text())["snapshot"]
     for snap in (root / "snapshots").iterdir():
         if snap.name == current:

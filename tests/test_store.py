@@ -80,6 +80,14 @@ def test_every_write_bumps_the_version_and_is_seen_by_a_fresh_reader(store):
     assert reopened.count() == 2 and reopened.version == store.version
 
 
+def test_old_snapshots_and_rocksdb_info_logs_are_collected(store):
+    for i in range(12):
+        store.write([quad("a", "p", str(i), "g")])
+    assert len(list((store.root / "snapshots").iterdir())) <= 3     # current + ones still held by readers
+    assert len(list((store.root / "primary").glob("LOG.old.*"))) <= 5
+    assert store.count() == 12
+
+
 def test_a_reader_keeps_its_snapshot_until_it_asks_again(store):
     other = Store(store.settings)
     assert other.count() == 0
