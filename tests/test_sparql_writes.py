@@ -268,3 +268,20 @@ def test_gsp_direct_graph_identification(live):
     assert ask(live, f"GRAPH <{url}> {{ <{EX}jane> <{EX}name> 'Jane' }}")
     assert requests.delete(url, headers=MAINTAINER).status_code == 204
     assert requests.get(url).status_code == 404
+
+
+def test_concurrent_writes_through_both_workers_are_serialized_and_all_kept(live):
+    before = health(live)["triples"]
+    statuses = []
+
+    def write(n):
+        r = update(live, f"INSERT DATA {{ GRAPH <{EX}concurrent> {{ <{EX}c{n}> <{EX}p> {n} }} }}")
+        statuses.append(r.status_code)
+
+    threads = [threading.Thread(target=write, args=(n,)) for n in range(8)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert statuses == [204] * 8
+    assert health(live)["triples"] == before + 8
