@@ -781,8 +781,11 @@ def _fsync_dir(path: Path) -> None:
 
 
 def init_app(app, settings: Settings) -> None:
+    """Attach the store. `entente serve` loads the dataset before forking workers; an app made some
+    other way (a test client) loads it here if this store has never loaded one. A worker that gunicorn
+    restarts never reloads a rebuilt dataset behind the other workers' backs: that waits for a restart."""
     store = Store(settings)
-    if not settings.empty and Path(settings.dataset).exists():
+    if not settings.empty and Path(settings.dataset).exists() and not (store.root / "dataset.json").exists():
         store.load_dataset(Path(settings.dataset))
     app.extensions["entente.store"] = store
 
