@@ -95,6 +95,10 @@ class TooManyRequests(EntenteError):
     status, title = 429, "Too Many Requests"
 
 
+class BadGateway(EntenteError):
+    status, title = 502, "Bad Gateway"
+
+
 class ServiceUnavailable(EntenteError):
     status, title = 503, "Service Unavailable"
 

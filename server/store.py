@@ -61,7 +61,7 @@ from pathlib import Path
 
 import pyoxigraph as ox
 
-from .errors import BadRequest, EntenteError, ResultTooLarge, ServiceUnavailable
+from .errors import BadGateway, BadRequest, EntenteError, ResultTooLarge, ServiceUnavailable
 from .formats import Format
 from .settings import Settings
 from .sparql_text import check_nesting, has_dataset_clause, top_level_keywords
@@ -454,7 +454,14 @@ def _serve_queries(reader, conn) -> None:
             return formats.by_name(choice)
 
         try:
-            kind, data = _serialize_result(_evaluate(reader, q, kwargs), choose, limit)
+            try:
+                kind, data = _serialize_result(_evaluate(reader, q, kwargs), choose, limit)
+            except OSError as e:
+                if "service" not in q.lower():
+                    raise
+                # pyoxigraph reports a failed SERVICE call (refused, unreachable, bad answer) as an OSError.
+                raise BadGateway(f"A SERVICE endpoint of the query failed: {e}. (SERVICE SILENT ignores "
+                                 f"such failures.)") from e
             payload = b"0" + kind.encode() + b"\n" + data
         except EntenteError as e:
             payload = b"1" + json.dumps(_error_to_json(e)).encode()

@@ -9,7 +9,7 @@ import threading
 import pytest
 import rdflib
 import requests
-from conftest import LiveServer
+from conftest import LiveServer, free_port
 from rdflib.plugins.stores.sparqlstore import SPARQLStore
 from SPARQLWrapper import CSV, JSON, JSONLD, N3, POST, POSTDIRECTLY, RDFXML, TSV, TURTLE, URLENCODED, XML, SPARQLWrapper
 
@@ -301,6 +301,17 @@ def test_service_on_the_allowlist_is_called(live, make_server):
         "query": f"SELECT ?o WHERE {{ SERVICE <{live.url}/sparql> {{ <{EX}iran> <{EX}finances> ?o }} }}"})
     assert r.status_code == 200, r.text
     assert [b["o"]["value"] for b in r.json()["results"]["bindings"]] == [EX + "hezbollah"]
+
+
+def test_an_allowed_service_that_fails_is_502_and_silent_ignores_it(make_server):
+    dead = f"http://127.0.0.1:{free_port()}/sparql"               # nothing listens there
+    federating = make_server(env={"ENTENTE_SERVICE_ALLOWLIST": dead})
+    query = f"SELECT * WHERE {{ SERVICE <{dead}> {{ ?s ?p ?o }} }}"
+    r = requests.get(federating.url + "/sparql", params={"query": query}, headers={"Accept": "application/json"})
+    assert r.status_code == 502 and "SERVICE" in r.json()["message"]
+    r = requests.get(federating.url + "/sparql", params={"query": query.replace("SERVICE", "SERVICE SILENT")},
+                     headers={"Accept": RESULTS_JSON})
+    assert r.status_code == 200 and r.json()["results"]["bindings"] == [{}]
 
 
 # --- Service Description, page, health -------------------------------------------------------------
