@@ -50,6 +50,7 @@ import contextlib
 import fcntl
 import hashlib
 import json
+import logging
 import multiprocessing
 import os
 import re
@@ -66,6 +67,7 @@ from .formats import Format
 from .settings import Settings
 from .sparql_text import check_nesting, has_dataset_clause, top_level_keywords
 
+log = logging.getLogger("entente")
 _JSON = ox.QueryResultsFormat.JSON
 _POSITION = re.compile(r"error at (\d+):(\d+)")
 _UNKNOWN_FUNCTION = re.compile(r"custom function <([^>]+)> is not supported")
@@ -205,7 +207,8 @@ class Store:
         if out[:1] == b"1":
             raise _error_from_json(json.loads(out[1:]))
         if out[:1] != b"0":
-            raise EntenteError(f"The query failed inside the store: {out[1:].decode('utf-8', 'replace')}")
+            log.error("query failed in the query process: %s", out[1:].decode("utf-8", "replace"))
+            raise EntenteError("The query failed inside the store; the error has been logged.")
         kind, _, data = out[1:].partition(b"\n")
         return kind.decode(), data
 
@@ -619,7 +622,8 @@ def _run_writer(root: str, op: str, payload, timeout: float):
         return value
     if status == "entente":
         raise _error_from_json(value)
-    raise EntenteError(f"The write failed inside the store: {value}")
+    log.error("write failed in the writer process: %s", value)
+    raise EntenteError("The write failed inside the store; the error has been logged.")
 
 
 def _receive(conn, timeout: float, process, message: str):
