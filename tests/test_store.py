@@ -105,7 +105,7 @@ def test_write_drops_and_adds_in_one_transaction(store):
 def test_a_failing_update_changes_nothing(store):
     store.write([quad("a", "p", "1", "g1")])
     version = store.version
-    with pytest.raises(Exception):
+    with pytest.raises(BadRequest, match="does not exist"):
         # The second operation fails (no such graph): the first must not have happened either.
         store.update(f"DROP GRAPH <{EX}g1> ; DROP GRAPH <{EX}missing>")
     assert store.has_graph(EX + "g1") and store.count() == 1
