@@ -20,6 +20,7 @@ from .errors import BadRequest
 
 _IRI = re.compile(r'<[^<>"{}|^`\\\x00-\x20]*>')
 _WORD = re.compile(r"[A-Za-z_][A-Za-z0-9_\-]*")
+_ABSOLUTE_IRI = re.compile(r'[A-Za-z][A-Za-z0-9+.\-]*:[^<>"{}|^`\\\x00-\x20]*')
 
 
 MAX_NESTING = 1000     # deeper nesting overflows the parser's stack in the query process
@@ -114,6 +115,10 @@ def has_dataset_clause(query: str) -> bool:
 
 def apply_using(update: str, using: list[str], using_named: list[str]) -> str:
     """The update with the protocol's dataset as USING clauses; BadRequest on USING/WITH conflicts."""
+    for name, values in (("using-graph-uri", using), ("using-named-graph-uri", using_named)):
+        for value in values:       # written into the update's text: anything but an IRI could add operations
+            if not _ABSOLUTE_IRI.fullmatch(value):
+                raise BadRequest(f"{name} must be an absolute IRI, not {value!r}.", where=name)
     words = top_level_keywords(update)
     for word, offset in words:
         if word in ("USING", "WITH"):
