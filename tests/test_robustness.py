@@ -1,0 +1,339 @@
+"""Bad input against the real server over HTTP: every route with wrong methods, hostile paths, query
+strings and headers, bad bodies, oversized bodies and deep nesting, writes without the right token.
+
+The rule under test: bad input never gives a 5xx or a stack trace, never changes stored data, and
+every refusal has the right status and a message saying what is wrong (JSON `message`, and `where`
+where the fault has a place).
+"""
+
+from __future__ import annotations
+
+import re
+
+import pytest
+import requests
+from conftest import CONTRIBUTOR_TOKEN, MAINTAINER_TOKEN, LiveServer
+
+MAINTAINER = {"Authorization": f"Bearer {MAINTAINER_TOKEN}"}
+CONTRIBUTOR = {"Authorization": f"Bearer {CONTRIBUTOR_TOKEN}"}
+JSON = "application/json"
+UPDATE = "application/sparql-update"
+ID = "https://w3id.org/entente/id/"
+MAX_BODY = 200_000
+LEAKS = re.compile(r"Traceback|File \"/|\.py\", line|werkzeug|pyoxigraph\.|Internal Server Error")
+
+
+@pytest.fixture(scope="module")
+def live(built_dataset, tmp_path_factory) -> LiveServer:
+    """One writable server with the real dataset and a small body limit, for this module."""
+    server = LiveServer(tmp_path_factory.mktemp("robust") / "store", built_dataset,
+                        env={"ENTENTE_MAX_BODY_BYTES": str(MAX_BODY)}).start()
+    yield server
+    server.stop()
+
+
+@pytest.fixture(scope="module")
+def state(live):
+    """The store's state before any test of this module; the last test compares."""
+    return snapshot(live)
+
+
+def snapshot(live):
+    h = requests.get(live.url + "/health").json()
+    dump = requests.get(live.url + "/dumps/entente.nq")
+    return h["version"], h["triples"], len(dump.content)
+
+
+def check(r, *statuses):
+    """No 5xx, no stack trace; a refusal says what is wrong."""
+    assert r.status_code < 500, (r.request.method, r.request.url[:200], r.status_code, r.text[:400])
+    assert not LEAKS.search(r.text), (r.request.url[:200], r.text[:400])
+    if statuses:
+        assert r.status_code in statuses, (r.request.method, r.request.url[:200], r.status_code, r.text[:300])
+    if r.status_code >= 400 and r.request.method != "HEAD" and r.headers.get("Content-Type", "").startswith(JSON):
+        body = r.json()
+        assert body["status"] == r.status_code and body["message"].strip(), body
+    return r
+
+
+def routes():
+    """Every rule of the real app (built in this process over a scratch data directory)."""
+    import tempfile
+    from pathlib import Path
+
+    from server.app import create_app
+    from server.settings import Settings
+
+    app = create_app(Settings.from_env({}, data_dir=Path(tempfile.mkdtemp()), empty=True))
+    methods: dict[str, set] = {}
+    for rule in app.url_map.iter_rules():     # one path may have several rules (GET and POST views)
+        methods.setdefault(rule.rule, set()).update(rule.methods)
+    return sorted((rule, sorted(m)) for rule, m in methods.items())
+
+
+SAMPLES = {"filename": "entente.css", "_rest": "x", "rest": "iran", "kind": "id", "ext": "ttl", "cid": "nope"}
+ROUTES = routes()
+
+
+def concrete(rule: str) -> str:
+    rule = re.sub(r"<any\([^)]*\):kind>", "id", rule)
+    return re.sub(r"<(?:[a-z]+:)?(\w+)>", lambda m: SAMPLES[m.group(1)], rule)
+
+
+def test_the_sweep_covers_every_route():
+    paths = {rule for rule, _ in ROUTES}
+    for expected in ("/sparql", "/store", "/health", "/validate", "/contributions", "/picture.svg",
+                     "/dumps/entente.<ext>"):
+        assert expected in paths
+    assert all(concrete(rule).startswith("/") and "<" not in concrete(rule) for rule in paths)
+
+
+@pytest.mark.parametrize("rule,methods", ROUTES, ids=[r for r, _ in ROUTES])
+def test_every_route_refuses_wrong_methods(live, rule, methods, state):
+    url = live.url + concrete(rule)
+    for method in ("GET", "HEAD", "POST", "PUT", "DELETE", "PATCH", "PROPFIND"):
+        r = requests.request(method, url, headers={"Accept": JSON}, data=b"garbage \xff\x00",
+                             allow_redirects=False)
+        check(r)
+        if method not in methods:
+            assert r.status_code == 405, (method, url, r.status_code)
+            assert r.headers.get("Allow"), (method, url)
+            assert set(r.headers["Allow"].replace(" ", "").split(",")) >= set(methods) - {"OPTIONS"}
+        elif method in ("PUT", "DELETE") or (method == "POST" and rule.startswith(("/store", "/contributions/"))):
+            assert r.status_code == 401, (method, url, r.status_code, r.text[:200])   # writes need a token
+            assert r.headers.get("WWW-Authenticate", "").startswith("Bearer")
+
+
+BAD_PATHS = [
+    "/id/%00", "/id/a%00b", "/id/..%2f..%2fetc%2fpasswd", "/id/../../etc/passwd", "/id/%2e%2e/%2e%2e/etc/passwd",
+    "/id/" + "a" * 3000, "/id/" + "é" * 600, "/id/日本語", "/id/%ff%fe", "/id/%", "/id/%zz", "/id/x.html.ttl.exe",
+    "/id/iran.", "/id/iran.%00", "/id/ iran", "/id/iran%20.ttl", "/id/%3Cscript%3E", "/id/%22%27",
+    "/graph/", "/graph/%00", "/graph/..", "/graph/%2e%2e%2f%2e%2e%2fstore", "/graph/http://evil.example/",
+    "/graph/a%0d%0aSet-Cookie:%20x=1", "/graph/" + "x/" * 500,
+    "/claim/%ff", "/span/abc-def", "/span/5-2", "/span/-1-5", "/span/99999999999999999999999-1",
+    "/span/1e5-2e5", "/sentence/-1", "/sentence/0", "/sentence/99999999999999999999999999", "/sentence/1.5",
+    "/contribution/%00", "/contribution/../../etc/passwd",
+    "/ontology/9.9.9", "/ontology/..%2f..", "/ontology.exe", "/ontology.%00", "/ontology/1.0.0.bogus",
+    "/void.exe", "/void.", "/dumps/entente.exe", "/dumps/entente.%2e%2e", "/dumps/../server/settings.py",
+    "/static/../server/settings.py", "/static/%2e%2e/%2e%2e/server/settings.py", "/static/..%2f..%2fpyproject.toml",
+    "/static/%00", "/store/%00", "/contributions/%00", "/contributions/" + "9" * 400, "/nowhere", "/%00",
+]
+
+
+@pytest.mark.parametrize("path", BAD_PATHS)
+@pytest.mark.parametrize("accept", [JSON, "text/html", "text/turtle"])
+def test_hostile_paths_get_a_client_error(live, path, accept):
+    r = check(requests.get(live.url + path, headers={"Accept": accept}, allow_redirects=False))
+    if r.status_code in (301, 302, 303, 307, 308):
+        location = r.headers["Location"]
+        assert not location.lower().startswith(("javascript:", "//evil", "http://evil")), location
+        assert "\r" not in location and "\n" not in location
+        r = check(requests.get(requests.compat.urljoin(live.url + "/", location),
+                               headers={"Accept": accept}, allow_redirects=False))
+    assert r.status_code in (200, 400, 404, 406, 414), (path, r.status_code)
+    assert "root:x:0:0" not in r.text and "PROJECT_ROOT" not in r.text and "[project]" not in r.text
+    assert "Set-Cookie" not in r.headers
+
+
+def test_a_known_resource_still_resolves(live):
+    """Control for the sweep above: the same routes do answer 200 for a real resource."""
+    r = requests.get(live.url + "/id/iran", headers={"Accept": "text/turtle"})
+    assert r.status_code == 200 and "iran" in r.text.lower()
+
+
+QUERY = "SELECT * WHERE { ?s ?p ?o } LIMIT 1"
+
+BAD_QUERY_PARAMS = [
+    ({"query": "\x00"}, 400), ({"query": "SELECT * WHERE { ?s ?p \"\x00\" }"}, 200),
+    ({"query": "SELEC * WHERE {}"}, 400), ({"query": ""}, 400), ({"query": " "}, 400),
+    ({"query": "SELECT * WHERE { ?s ?p \"" + "a" * 150_000 + "\" }"}, 200),
+    ({"query": "SELECT * WHERE { ?s ?p \"" + "\U0001F600" * 5000 + "\" }"}, 200),
+    ({"query": "SELECT * WHERE { ?s ?p <" + "http://x/" + "a" * 50_000 + "> }"}, 200),
+    ({"query": QUERY, "format": "<garbage>"}, 406), ({"query": QUERY, "format": "\x00"}, 406),
+    ({"query": QUERY, "union-default-graph": "maybe"}, 400),
+    ({"query": QUERY, "default-graph-uri": "not an iri"}, 400),
+    ({"query": QUERY, "default-graph-uri": "http://x/a b"}, 400),
+    ({"query": QUERY, "named-graph-uri": "<http://x/>"}, 400),
+    ({"query": [QUERY, QUERY]}, 400), ({"query": QUERY, "update": "CLEAR ALL"}, 400),
+    ({"update": "CLEAR ALL"}, {"GET": 400, "POST": 401}), ({"update": "DROP ALL"}, {"GET": 400, "POST": 401}),
+    ({"query": "DROP ALL"}, 400), ({"query": "INSERT DATA { <a:a> <a:a> <a:a> }"}, 400),
+    ({"query": "SELECT * WHERE { ?s ?p ?o } LIMIT 99999999999999999999999"}, 400),
+    ({"query": "SELECT (1/0 AS ?x) (xsd:integer(\"x\") AS ?y) WHERE {}"}, 400),
+    ({"query": "PREFIX xsd: <http://www.w3.org/2001/XMLSchema#> SELECT (1/0 AS ?x) (xsd:integer(\"x\") AS ?y) (<http://x/f>(1) AS ?z) WHERE {}"}, 200),
+    ({"query": "SELECT * WHERE { ?s ?p ?o FILTER(REGEX(?o, \"(((\")) }"}, 200),   # an expression error: no rows
+    ({"query": "SELECT * WHERE { ?s ?p ?o FILTER(REGEX(STR(?o), \"(a+)+$\")) } LIMIT 5"}, 200),
+]
+
+
+@pytest.mark.parametrize("params,status", BAD_QUERY_PARAMS, ids=[str(i) for i in range(len(BAD_QUERY_PARAMS))])
+@pytest.mark.parametrize("method", ["GET", "POST"])
+def test_hostile_query_parameters(live, params, status, method):
+    if isinstance(status, dict):
+        status = status[method]
+    if method == "GET" and len(requests.compat.urlencode(params, doseq=True)) > 4000:
+        status = (status, 414)               # too long for a request line: gunicorn refuses it
+    call = requests.get if method == "GET" else requests.post
+    kw = {"params": params} if method == "GET" else {"data": params}
+    r = check(call(live.url + "/sparql", headers={"Accept": JSON}, **kw),
+              *(status if isinstance(status, tuple) else (status,)))
+    if r.status_code == 400 and "where" in r.json() and isinstance(r.json()["where"], dict):
+        assert {"line", "column"} <= set(r.json()["where"]) or r.json()["where"]
+
+
+def test_invalid_percent_encoding_and_utf8_in_the_url(live):
+    for raw in ("query=%ff%fe", "query=SELECT%20*%20WHERE%20%7B%7D%ff", "query=%", "query=%zz",
+                "%ff=%ff&query=" + requests.utils.quote(QUERY), "format=%ff&query=" + requests.utils.quote(QUERY)):
+        check(requests.get(f"{live.url}/sparql?{raw}", headers={"Accept": JSON}), 200, 400, 406)
+
+
+def test_a_syntax_error_says_where(live):
+    r = check(requests.get(live.url + "/sparql", params={"query": "SELECT * WHERE {\n ?s ?p \n}}"},
+                           headers={"Accept": JSON}), 400)
+    assert r.json()["where"]["line"] == 3
+
+
+@pytest.mark.parametrize("opener,closer", [("{", "}"), ("(", ")"), ("[", "]")])
+def test_deep_nesting_is_a_400_with_its_position(live, opener, closer):
+    depth = 5000
+    if opener == "{":
+        query = "SELECT * WHERE " + "{ " * depth + "?s ?p ?o" + " }" * depth
+    elif opener == "(":
+        query = "SELECT * WHERE { ?s ?p ?o FILTER" + "(" * depth + "?o" + ")" * depth + " }"
+    else:
+        query = "SELECT * WHERE { ?s ?p " + "[ ?p " * depth + "?o" + " ]" * depth + " }"
+    for r in (requests.post(live.url + "/sparql", data=query.encode(),
+                            headers={"Content-Type": "application/sparql-query", "Accept": JSON}),
+              requests.post(live.url + "/sparql", data=("INSERT { ?s ?p ?o } WHERE " + query[15:]).encode(),
+                            headers={**MAINTAINER, "Content-Type": UPDATE, "Accept": JSON})):
+        check(r, 400)
+        assert "nest" in r.json()["message"] and r.json()["where"]["column"] > 1
+
+
+def test_brackets_inside_strings_do_not_count_as_nesting(live):
+    query = 'SELECT * WHERE { ?s ?p ?o FILTER(?o != "' + "{(" * 3000 + '") } LIMIT 1'
+    check(requests.post(live.url + "/sparql", data={"query": query}, headers={"Accept": JSON}), 200)
+
+
+GARBAGE_HEADERS = [
+    {"Accept": "application/json;q=abc"}, {"Accept": "*/*;q=2"}, {"Accept": ";;;,,,"}, {"Accept": "\x01\x02"},
+    {"Accept": "text/" + "x" * 4000}, {"Accept": ", ".join(f"a/b{i};q=0.{i % 10}" for i in range(300))},
+    {"Accept": "application/sparql-results+json;q=0, */*;q=0"}, {"Accept": "é/ü"},
+    {"Accept-Encoding": "gzip;q=x, br"}, {"Accept-Encoding": "identity;q=0, *;q=0"}, {"Accept-Encoding": "\x7f"},
+    {"If-None-Match": '"'}, {"If-None-Match": "W/"}, {"If-None-Match": "*"}, {"If-None-Match": '"a", , ,"b'},
+    {"If-Modified-Since": "yesterday"}, {"If-Modified-Since": "Mon, 99 Foo 99999 99:99:99 GMT"},
+    {"Range": "bytes=999999999-1"}, {"Origin": "null"}, {"Authorization": "Basic Zm9vOmJhcg=="},
+    {"Authorization": "Bearer"}, {"Authorization": "Bearer " + "a" * 6000}, {"Authorization": "Bearer é"},
+    {"Content-Type": "text/turtle; charset=\x00"}, {"X-Forwarded-Host": "evil.example"},
+]
+
+
+@pytest.mark.parametrize("headers", GARBAGE_HEADERS, ids=[str(i) for i in range(len(GARBAGE_HEADERS))])
+@pytest.mark.parametrize("path", ["/sparql?query=" + requests.utils.quote(QUERY), "/id/iran", "/id/iran.ttl",
+                                  "/", "/health", "/.well-known/void", "/picture.svg"])
+def test_garbage_headers(live, headers, path):
+    try:
+        r = requests.get(live.url + path, headers=headers, allow_redirects=False)
+    except ValueError:        # requests itself refuses to send it
+        pytest.skip("requests cannot send this header")
+    check(r, 200, 303, 304, 400, 406, 416, 431)
+    if r.status_code == 406:
+        assert "accept" in r.text.lower()
+
+
+@pytest.mark.parametrize("content_type,body,status", [
+    ("application/sparql-query", b"", 400),
+    ("application/sparql-query", b"SELECT * WHERE { ?s ?p \"\xff\xfe\" }", 400),
+    ("application/sparql-query; charset=latin1", QUERY.encode(), 415),
+    ("application/sparql-query; charset=\"utf-8\"", QUERY.encode(), 200),
+    ("application/x-www-form-urlencoded", b"query=" + b"%ff" * 10, 400),
+    ("application/x-www-form-urlencoded", b"", 400),
+    ("application/x-www-form-urlencoded", b"=&&&==", 400),
+    ("text/plain", QUERY.encode(), 415), ("", QUERY.encode(), 415), ("garbage", QUERY.encode(), 415),
+    ("multipart/form-data; boundary=x", b"--x\r\n\r\n--x--", 415),
+    ("application/json", b'{"query": "SELECT"}', 415),
+    ("application/sparql-update", b"", 401),
+])
+def test_bad_bodies_on_sparql(live, content_type, body, status):
+    r = requests.post(live.url + "/sparql", data=body, headers={"Content-Type": content_type, "Accept": JSON})
+    check(r, status)
+
+
+def test_bodies_over_the_limit_are_413(live):
+    big = b"SELECT * WHERE { ?s ?p \"" + b"a" * (MAX_BODY + 10) + b"\" }"
+    for path, headers in (("/sparql", {"Content-Type": "application/sparql-query"}),
+                          ("/sparql", {**MAINTAINER, "Content-Type": UPDATE}),
+                          ("/store?graph=" + ID + "big", {**MAINTAINER, "Content-Type": "text/turtle"}),
+                          ("/validate", {"Content-Type": "text/turtle"}),
+                          ("/contributions", {**CONTRIBUTOR, "Content-Type": "text/turtle"})):
+        r = check(requests.post(live.url + path, data=big, headers={**headers, "Accept": JSON}), 413)
+        assert "ENTENTE_MAX_BODY_BYTES" in r.json()["message"] or "limit" in r.json()["message"].lower()
+        # without Content-Length (chunked): still refused, not read to the end
+        r = check(requests.post(live.url + path, data=iter([big[i:i + 65536] for i in range(0, len(big), 65536)]),
+                                headers={**headers, "Accept": JSON}), 413, 400)
+
+
+# --- writes without the right token, and with bad graph names ------------------------------------------
+
+WRITES = [
+    ("POST", "/sparql", {"Content-Type": UPDATE}, b"DROP ALL"),
+    ("POST", "/sparql", {"Content-Type": "application/x-www-form-urlencoded"}, b"update=CLEAR%20ALL"),
+    ("PUT", "/store?graph=" + ID + "iran", {"Content-Type": "text/turtle"}, b"<a:a> <a:a> <a:a> ."),
+    ("POST", "/store?graph=" + ID + "iran", {"Content-Type": "text/turtle"}, b"<a:a> <a:a> <a:a> ."),
+    ("DELETE", "/store?graph=https://w3id.org/entente/graph/article", {}, b""),
+    ("PUT", "/store?default", {"Content-Type": "text/turtle"}, b""),
+    ("POST", "/store", {"Content-Type": "text/turtle"}, b"<a:a> <a:a> <a:a> ."),
+    ("PUT", "/store/graph/x", {"Content-Type": "text/turtle"}, b"<a:a> <a:a> <a:a> ."),
+    ("DELETE", "/store/graph/x", {}, b""),
+]
+
+
+@pytest.mark.parametrize("method,path,headers,body", WRITES, ids=[f"{m} {p}" for m, p, _, _ in WRITES])
+def test_writes_need_the_maintainer_token(live, method, path, headers, body):
+    before = snapshot(live)
+    for auth, status in (({}, 401), ({"Authorization": "Bearer "}, 401), ({"Authorization": "Token x"}, 401),
+                         (CONTRIBUTOR, 403), ({"Authorization": "Bearer wrong"}, 403)):
+        r = check(requests.request(method, live.url + path, data=body,
+                                   headers={**headers, **auth, "Accept": JSON}), status)
+        assert "token" in r.json()["message"].lower()
+        if status == 401:
+            assert r.headers["WWW-Authenticate"].startswith("Bearer")
+    assert snapshot(live) == before
+
+
+@pytest.mark.parametrize("graph", ["relative", "javascript alert(1)", "http://x/a b", "<http://x/>", "", "a:b\x00c",
+                                   "http://x/\"", "http://x/{}", " http://x/"])
+def test_gsp_refuses_bad_graph_names(live, graph):
+    before = snapshot(live)
+    for method in ("PUT", "POST", "GET", "DELETE"):
+        r = check(requests.request(method, live.url + "/store", params={"graph": graph},
+                                   data=b"<http://x/s> <http://x/p> <http://x/o> .",
+                                   headers={**MAINTAINER, "Content-Type": "text/turtle", "Accept": JSON}), 400)
+        assert r.json()["where"] == "graph"
+    assert snapshot(live) == before
+
+
+@pytest.mark.parametrize("content_type,body,status", [
+    ("text/turtle", b"<http://x/s> <http://x/p> .", 400),
+    ("text/turtle", b"\xff\xfe<http://x/s>", 400),
+    ("text/turtle; charset=latin1", b"<http://x/s> <http://x/p> <http://x/o> .", 415),
+    ("application/ld+json", b"{\"@id\": ", 400),
+    ("application/ld+json", b"[" * 5000 + b"{", 400),
+    ("application/ld+json", b'{"@context": {"@vocab": "http://x/"}, "@id": "http://x/s", "p": ' + b"{" * 5000 + b"}" * 5000 + b"}", 400),
+    ("application/rdf+xml", b"<rdf:RDF", 400),
+    ("application/rdf+xml", b"<?xml version='1.0'?><!DOCTYPE x [<!ENTITY a 'aaaaaaaaaa'><!ENTITY b '&a;&a;&a;&a;&a;&a;&a;&a;&a;&a;'><!ENTITY c '&b;&b;&b;&b;&b;&b;&b;&b;&b;&b;'><!ENTITY d '&c;&c;&c;&c;&c;&c;&c;&c;&c;&c;'><!ENTITY e '&d;&d;&d;&d;&d;&d;&d;&d;&d;&d;'><!ENTITY f '&e;&e;&e;&e;&e;&e;&e;&e;&e;&e;'>]><rdf:RDF xmlns:rdf='http://www.w3.org/1999/02/22-rdf-syntax-ns#' xmlns:r='http://x/'><rdf:Description rdf:about='http://x/s'><r:p>&f;&f;&f;&f;&f;&f;&f;&f;&f;&f;</r:p></rdf:Description></rdf:RDF>", 400),
+    ("application/x-unknown", b"x", 415), ("", b"x", 415),
+    ("multipart/form-data; boundary=zz", b"--zz\r\nContent-Disposition: form-data; name=f; filename=a.exe\r\n"
+                                         b"Content-Type: application/x-evil\r\n\r\nx\r\n--zz--\r\n", 415),
+])
+def test_gsp_bad_bodies(live, content_type, body, status):
+    before = snapshot(live)
+    r = check(requests.put(live.url + "/store", params={"graph": ID + "robust-body"}, data=body,
+                           headers={**MAINTAINER, "Content-Type": content_type, "Accept": JSON}), status)
+    if status == 400 and content_type == "text/turtle" and body.startswith(b"<"):
+        assert r.json()["where"]["line"] == 1
+    assert snapshot(live) == before
+
+
+def test_nothing_changed(live, state):
+    """Last: after every hostile request above, the store is as it was."""
+    assert snapshot(live) == state
