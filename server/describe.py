@@ -7,9 +7,9 @@ that holds it (modality, asserter, spans with their quotes and offsets). Every q
 `description_quads` is a quad of the store, kept in its own graph, so TriG/N-Quads documents show
 which claim graph a triple comes from; triple formats flatten them.
 
-Only the store API (`select`, `quads`, `graph_names`) is used; queries ask the store's own default
-graph and the named graphs separately (`union_default_graph=False`), so a triple is reported once
-per graph that holds it.
+Only the store API (`select`, `ask`, `quads`, `graph_names`) is used; queries ask the store's own
+default graph and the named graphs separately (`union_default_graph=False`), so a triple is
+reported once per graph that holds it, and page through the result limit (`select_all`).
 """
 
 from __future__ import annotations
