@@ -18,7 +18,11 @@ import re
 
 from .errors import BadRequest
 
-_IRI = re.compile(r'<[^<>"{}|^`\\\x00-\x20]*>')
+# IRIREF, with the \u / \U escapes the engine also reads there (else the lexer would read an escaped
+# IRI as code, and a '#' in it as the start of a comment hiding the rest of the line)
+_IRI = re.compile(r'<(?:[^<>"{}|^`\\\x00-\x20]|\\u[0-9A-Fa-f]{4}|\\U[0-9A-Fa-f]{8})*>')
+# the local part of a prefixed name, with its \-escapes (PN_LOCAL_ESC: `ex:a\(\#` is one name)
+_LOCAL = re.compile(r"(?:\\.|[^\s{}();,\[\]\\])*")
 _WORD = re.compile(r"[A-Za-z_][A-Za-z0-9_\-]*")
 _ABSOLUTE_IRI = re.compile(r'[A-Za-z][A-Za-z0-9+.\-]*:[^<>"{}|^`\\\x00-\x20]*')
 
@@ -40,7 +44,6 @@ def nesting(text: str) -> tuple[int, int]:
 def _scan(text: str):
     words, depth, i, n = [], 0, 0, len(text)
     level, deepest = 0, (0, 0)
-    local = re.compile(r"[^\s{}();,\[\]]*")
     while i < n:
         c = text[i]
         if c == "#":
@@ -50,14 +53,24 @@ def _scan(text: str):
             i = _skip_string(text, i)
         elif c == "<":
             m = _IRI.match(text, i)
-            i = m.end() if m else i + 1
+            if m is None:
+                i += 1
+                continue
+            # `?a<=f(g(?x))&&?b>` looks like an IRI but may be code: its brackets count towards the
+            # nesting (a ')' in it closes nothing, so an IRI never lowers the count)
+            inner = level
+            for j in range(i + 1, m.end() - 1) if "(" in m.group() or "[" in m.group() else ():
+                if text[j] in "([":
+                    inner += 1
+                    deepest = _deeper(deepest, inner, j)
+                elif text[j] in ")]":
+                    inner -= 1
+            level = max(level, inner)
+            i = m.end()
         elif c in "{([":
             depth += c == "{"
             level += 1
-            if level > deepest[0] and deepest[0] <= MAX_NESTING:   # where the limit is first passed
-                deepest = (level, i)
-            elif level > deepest[0]:
-                deepest = (level, deepest[1])
+            deepest = _deeper(deepest, level, i)
             i += 1
         elif c in "})]":
             depth -= c == "}"
@@ -70,10 +83,17 @@ def _scan(text: str):
                 words.append((m.group().upper(), i))
             i = end
             while i < n and text[i] == ":":           # a prefixed name: skip its local part
-                i = local.match(text, i + 1).end()
+                i = _LOCAL.match(text, i + 1).end()
         else:
             i += 1
     return words, deepest
+
+
+def _deeper(deepest: tuple[int, int], level: int, offset: int) -> tuple[int, int]:
+    """The deepest level so far, and the offset where MAX_NESTING is first passed (or the deepest is)."""
+    if level <= deepest[0]:
+        return deepest
+    return (level, offset) if deepest[0] <= MAX_NESTING else (level, deepest[1])
 
 
 def check_nesting(text: str) -> None:

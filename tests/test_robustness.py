@@ -209,6 +209,29 @@ def test_deep_nesting_is_a_400_with_its_position(live, opener, closer):
         assert "nest" in r.json()["message"] and r.json()["where"]["column"] > 1
 
 
+def test_deep_nesting_cannot_hide_in_what_looks_like_an_iri(live):
+    """`?a<=…&&?b>` looks like an IRI to a lexer but is code: the parentheses inside still nest."""
+    depth = 20000
+    query = "SELECT * WHERE { ?s ?p ?o FILTER(?o<=" + "STR(" * depth + "?s" + ")" * depth + "&&?p>?s) }"
+    r = check(requests.post(live.url + "/sparql", data=query.encode(),
+                            headers={"Content-Type": "application/sparql-query", "Accept": JSON}), 400)
+    assert "nest" in r.json()["message"]
+    check(requests.get(live.url + "/sparql", params={"query": QUERY}, headers={"Accept": JSON}), 200)
+
+
+@pytest.mark.parametrize("disguise", ["<http://x/\\u0041(#>", "<\\u0068ttp://x/;#>", "e:a\\(\\#"])
+def test_deep_nesting_cannot_hide_behind_escapes(live, disguise):
+    """An escape in an IRI or a local name must not make the rest of the line look like a comment to the
+    nesting check (the engine's parser would then overflow its stack)."""
+    depth = 20000
+    query = (f"PREFIX e: <http://x/> SELECT * WHERE {{ ?s ?p {disguise} . " + "{ " * depth + "?s ?p ?o"
+             + " }" * depth + " }")
+    r = check(requests.post(live.url + "/sparql", data=query.encode(),
+                            headers={"Content-Type": "application/sparql-query", "Accept": JSON}), 400)
+    assert "nest" in r.json()["message"]
+    check(requests.get(live.url + "/sparql", params={"query": QUERY}, headers={"Accept": JSON}), 200)
+
+
 def test_brackets_inside_strings_do_not_count_as_nesting(live):
     query = 'SELECT * WHERE { ?s ?p ?o FILTER(?o != "' + "{(" * 3000 + '") } LIMIT 1'
     check(requests.post(live.url + "/sparql", data={"query": query}, headers={"Accept": JSON}), 200)

@@ -179,6 +179,12 @@ def ssrf_updates(url):
         "LOAD INTO": f"LOAD <{url}data.ttl> INTO GRAPH <{ID}loaded>",
         "LOAD after INSERT DATA": f"INSERT DATA {{ <{ID}a> <{ID}b> <{ID}c> }} ; LOAD <{url}data.ttl>",
         "LOAD with comment": f"# comment\nLOAD # LOAD\n<{url}data.ttl>",
+        # an escape in an IRI, then a character that ends a prefixed name, then '#': the rest of the line
+        # must not be mistaken for a comment
+        "LOAD after escaped IRI": f"INSERT DATA {{ <{ID}a> <{ID}b> <http://x/\\u0041(#> }} ; LOAD <{url}data.ttl>",
+        "LOAD after escaped IRI 2": f"INSERT DATA {{ <{ID}a> <{ID}b> <\\u0068ttp://x/;#> }} ; LOAD <{url}data.ttl>",
+        "LOAD after escaped local name": (f"PREFIX e: <{ID}> INSERT DATA {{ <{ID}a> <{ID}b> e:a\\(\\# }} ; "
+                                          f"LOAD <{url}data.ttl>"),
         "SERVICE in WHERE": f"INSERT {{ GRAPH <{ID}x> {{ ?s ?p ?o }} }} WHERE {{ SERVICE <{url}> {{ ?s ?p ?o }} }}",
         "SERVICE SILENT in WHERE": f"INSERT {{ GRAPH <{ID}x> {{ ?s ?p ?o }} }} WHERE {{ SERVICE SILENT <{url}> {{ ?s ?p ?o }} }}",
         "SERVICE variable": f"INSERT {{ GRAPH <{ID}x> {{ ?s ?p ?o }} }} WHERE {{ VALUES ?e {{ <{url}> }} SERVICE ?e {{ ?s ?p ?o }} }}",
