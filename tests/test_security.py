@@ -373,6 +373,10 @@ def evil(live):
                f"<{ID}bloomberg-iran-russia-2015> <http://purl.org/dc/terms/title> {literal(PAYLOADS['svg'])}@en"]
     r = update(live, f"INSERT DATA {{ GRAPH <{graph}> {{ {' . '.join(triples)} }} }}")
     assert r.status_code == 204, r.text
+    r = requests.put(live.url + "/store", params={"graph": "javascript:alert('xss-10')"},   # an absolute IRI
+                     data=f"<{EVIL}> <{ENT}finances> <{ID}iran> . <{ID}iran> <{RDFS}label> {literal(PAYLOADS['img'])} .",
+                     headers={**MAINTAINER, "Content-Type": "text/turtle"})
+    assert r.status_code in (201, 400), r.text
     r = update(live, f"INSERT DATA {{ GRAPH <https://w3id.org/entente/graph/ontology> {{ <{ENT}finances> "
                      f"<{RDFS}label> {literal(PAYLOADS['end script'])}@de }} }}")
     assert r.status_code == 204, r.text
@@ -518,3 +522,50 @@ def test_the_listener_sees_a_connection_when_one_is_made():
             lst.assert_untouched("a direct request")
     finally:
         lst.close()
+
+
+# --- contributions: hostile reasons and bodies, shown to browsers ---------------------------------------
+
+GOOD_TRIG = (ROOT / "tests" / "data" / "contributions" / "good-katz-friendly.trig").read_bytes()
+
+
+def test_a_hostile_reject_reason_is_shown_as_text(live):
+    r = requests.post(live.url + "/contributions", data=GOOD_TRIG,
+                      headers={**CONTRIBUTOR, "Content-Type": "application/trig", "Accept": JSON})
+    assert r.status_code == 201, r.text
+    cid = r.json()["id"]
+    reason = PAYLOADS["end script"] + PAYLOADS["attribute"]
+    r = requests.post(f"{live.url}/contributions/{cid}/reject", json={"reason": reason},
+                      headers={**MAINTAINER, "Accept": JSON})
+    assert r.status_code == 200, r.text
+    for path in (f"/contributions/{cid}", "/contributions", "/contributions?state=rejected",
+                 f"/contribution/{cid}.html"):
+        r = requests.get(live.url + path, headers={"Accept": "text/html"})
+        assert r.status_code == 200, (path, r.status_code, r.text[:200])
+        text = "".join(audit(r.text).text)
+        if path != "/contributions":
+            assert "alert('xss-2')" in text or "alert('xss-3')" in text, path
+
+
+@pytest.mark.parametrize("body", [
+    b'@prefix rdfs: <http://www.w3.org/2000/01/rdf-schema#> . <https://w3id.org/entente/id/x> rdfs:label "</script><script>alert(\'v1\')</script>" ; <http://x/<script>> 1 .',
+    b'<script>alert("v2")</script>',
+    b'<https://w3id.org/entente/id/x> <http://www.w3.org/2000/01/rdf-schema#label> "<img src=x onerror=alert(\'v3\')>" .',
+])
+@pytest.mark.parametrize("path,headers", [("/validate", {}), ("/contributions", CONTRIBUTOR)],
+                         ids=["validate", "contributions"])
+def test_reports_and_parse_errors_for_browsers_are_escaped(live, body, path, headers):
+    r = requests.post(live.url + path, data=body,
+                      headers={**headers, "Content-Type": "text/turtle", "Accept": "text/html"})
+    assert r.status_code < 500, r.text
+    assert "<script>alert" not in r.text and "<img src=x" not in r.text
+    if r.headers["Content-Type"].startswith("text/html"):
+        audit(r.text)
+
+
+def test_gsp_parse_errors_for_browsers_are_escaped(live):
+    r = requests.put(live.url + "/store", params={"graph": ID + "err"}, data=b"<script>alert('g1')</script> .",
+                     headers={**MAINTAINER, "Content-Type": "text/turtle", "Accept": "text/html"})
+    assert r.status_code == 400
+    audit(r.text)
+    assert "<script>alert" not in r.text
