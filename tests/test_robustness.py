@@ -19,7 +19,7 @@ CONTRIBUTOR = {"Authorization": f"Bearer {CONTRIBUTOR_TOKEN}"}
 JSON = "application/json"
 UPDATE = "application/sparql-update"
 ID = "https://w3id.org/entente/id/"
-MAX_BODY = 200_000
+MAX_BODY = 2_000_000
 LEAKS = re.compile(r"Traceback|File \"/|\.py\", line|werkzeug|pyoxigraph\.|Internal Server Error")
 
 
@@ -355,6 +355,27 @@ def test_gsp_bad_bodies(live, content_type, body, status):
     if status == 400 and content_type == "text/turtle" and body.startswith(b"<"):
         assert r.json()["where"]["line"] == 1
     assert snapshot(live) == before
+
+
+DEEP = 30000
+DEEP_BODIES = {   # deeply nested, then a syntax error: the parser must get through the depth to find it
+    "turtle blank nodes": ("text/turtle", "<http://x/s> <http://x/p> " + "[ <http://x/p> " * DEEP + "1" + " ]" * DEEP + " . oops"),
+    "turtle lists": ("text/turtle", "<http://x/s> <http://x/p> " + "( " * DEEP + "1" + " )" * DEEP + " . oops"),
+    "json-ld objects": ("application/ld+json", '{"@id": "http://x/s", "http://x/p": ' + '{"http://x/p": ' * DEEP + "1" + "}" * DEEP),
+    "json-ld arrays": ("application/ld+json", '{"@id": "http://x/s", "http://x/p": ' + "[" * DEEP + "1" + "]" * DEEP),
+    "rdf/xml": ("application/rdf+xml", '<rdf:RDF xmlns:rdf="http://www.w3.org/1999/02/22-rdf-syntax-ns#" xmlns:e="http://x/">'
+                '<rdf:Description rdf:about="http://x/s">' + "<e:p><rdf:Description>" * 3000 + "<e:p>1</e:p>"
+                + "</rdf:Description></e:p>" * 3000 + "</rdf:Description><oops>"),
+}
+
+
+@pytest.mark.parametrize("case", list(DEEP_BODIES))
+def test_gsp_deeply_nested_bodies_are_a_400(live, case):
+    content_type, body = DEEP_BODIES[case]
+    r = check(requests.put(live.url + "/store", params={"graph": ID + "deep"}, data=body.encode(),
+                           headers={**MAINTAINER, "Content-Type": content_type, "Accept": JSON}), 400)
+    assert "parse" in r.json()["message"]
+    check(requests.get(live.url + "/health"), 200)
 
 
 def test_nothing_changed(live, state):
