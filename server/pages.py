@@ -574,7 +574,7 @@ def picture_svg():
     about = request.args.get("about")
     if about is not None:
         about = iris.from_public(about, base.rstrip("/"))
-        if not about.startswith(iris.BASE):
+        if not about.startswith(iris.BASE) or re.search(r'[\x00-\x20<>"{}|^`\\]', about):
             raise BadRequest("'about' must be one of this dataset's IRIs, e.g. "
                              f"{iris.ID}iran or {base}id/iran.", where="about")
     svg = picture.picture(get_store(), base, about)

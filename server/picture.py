@@ -9,6 +9,7 @@ store version, so a write to the store redraws them.
 
 from __future__ import annotations
 
+import html
 import subprocess
 import threading
 from collections import OrderedDict
@@ -36,12 +37,14 @@ def quote(text: str) -> str:
 
 
 def _url(iri: str, public_url: str) -> str | None:
+    """The link of a node or edge, XML-escaped: dot copies URL= into the SVG's xlink:href as it is (it
+    escapes labels and tooltips, not URLs), so a `"` would end the attribute."""
     url = iris.to_public(iri, public_url)
     if not url.startswith(("http://", "https://")):
         return None
     if url != iri and "#" not in url:        # ours: link to the HTML twin directly
         url += ".html"
-    return url
+    return html.escape(url, quote=True)
 
 
 def dot_source(relations, labels: dict[str, str], symmetric: set[str], public_url: str,

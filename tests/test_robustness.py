@@ -357,6 +357,21 @@ def test_gsp_bad_bodies(live, content_type, body, status):
     assert snapshot(live) == before
 
 
+@pytest.mark.parametrize("about", [
+    ID + "x> } UNION { ?s ?p ?o", ID + '"', ID + "a\x00b", ID + "a" * 3000, ID + "iran#frag", ID + "%3E",
+    ID + "iran>", ID + "{{7*7}}", "https://w3id.org/entente/", "https://w3id.org/entente/../../etc/passwd",
+    "/id/iran", "", " ", "\u00e9", ID + "日本",
+])
+def test_picture_about_hostile_iris(live, about):
+    import xml.etree.ElementTree as ET
+
+    r = check(requests.get(live.url + "/picture.svg", params={"about": about}), 200, 400, 404)
+    if r.status_code == 200:
+        ET.fromstring(r.content)
+    else:
+        assert r.json()["where"] == "about" if r.headers["Content-Type"].startswith(JSON) else "about" in r.text
+
+
 DEEP = 30000
 DEEP_BODIES = {   # deeply nested, then a syntax error: the parser must get through the depth to find it
     "turtle blank nodes": ("text/turtle", "<http://x/s> <http://x/p> " + "[ <http://x/p> " * DEEP + "1" + " ]" * DEEP + " . oops"),

@@ -367,6 +367,10 @@ def evil(live):
                f"<{EVIL}> <{RDFS}seeAlso> <javascript:alert('xss-7')>",
                f"<{EVIL}> <http://www.w3.org/2002/07/owl#sameAs> <javascript:alert('xss-8')>",
                f"<javascript:alert('xss-9')> <{ENT}finances> <{EVIL}>",
+               f"<{ID}a&b'c> <{ENT}finances> <{EVIL}>",        # '&' and "'" are allowed in IRIs
+               f"<{ID}a&b'c> a <{ENT}SovereignState>",
+               f"<{graph}> <{ENT}evidence> <{ID}evil-span>",   # a claim graph: its relations are pictured
+               f"<{graph}> <{ENT}modality> <{ENT}Hedged>",
                f"<{ID}iran> <{RDFS}comment> {literal(PAYLOADS['end script'])}",
                f"<{ID}iran> <{ENT}finances> {literal(PAYLOADS['attribute'])}",
                f"<{ENT}finances> <{RDFS}comment> {literal(PAYLOADS['img'])}@en",
@@ -429,6 +433,14 @@ def test_pictures_escape_hostile_labels(live, evil, params):
                 assert not value.strip().lower().startswith("javascript:"), value
     if params.get("about") == EVIL:
         assert PAYLOADS["script"] in "".join(root.itertext())
+
+
+@pytest.mark.parametrize("about", [ID + '" onmouseover="alert(1)', ID + "x\" onload=\"alert(2)", ID + "a<svg>"])
+def test_picture_about_cannot_break_out_of_an_attribute(live, about):
+    """dot copies a node's URL into the SVG as it is: `about` must never carry a quote or a tag into it."""
+    r = requests.get(live.url + "/picture.svg", params={"about": about})
+    assert r.status_code == 400, r.text[:300]
+    assert "onmouseover=\"alert" not in r.text and "<svg>" not in r.text
 
 
 @pytest.mark.parametrize("path", [
