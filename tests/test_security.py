@@ -250,6 +250,15 @@ def remote_bodies(url):
     return {
         "jsonld remote @context": ("application/ld+json", jsonld_remote_context(url)),
         "jsonld nested remote @context": ("application/ld+json", jsonld_nested_remote_context(url)),
+        "jsonld @import": ("application/ld+json", json.dumps({"@context": {"@version": 1.1, "@import": url + "imp.jsonld"},
+                                                              "@id": ID + "remote-ctx", "label": "x"})),
+        "jsonld scoped remote context": ("application/ld+json", json.dumps(
+            {"@context": {"@vocab": "http://example.org/", "p": {"@context": url + "scoped.jsonld"}},
+             "@id": ID + "remote-ctx", "p": {"q": "x"}})),
+        "turtle owl:imports": ("text/turtle", f"<{ID}imp> <http://www.w3.org/2002/07/owl#imports> <{url}onto.ttl> ;"
+                                              f" <http://www.w3.org/2000/01/rdf-schema#seeAlso> <{url}more.ttl> ."),
+        "trig owl:imports": ("application/trig", f"<{ID}g> {{ <{ID}imp> <http://www.w3.org/2002/07/owl#imports> "
+                                                 f"<{url}onto.ttl> }}"),
         "rdfxml XXE to the listener": ("application/rdf+xml", xxe(url, url + "entity")),
         "rdfxml XXE to a file": ("application/rdf+xml", xxe(url, "file:///etc/passwd")),
     }
