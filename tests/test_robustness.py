@@ -372,6 +372,37 @@ def test_picture_about_hostile_iris(live, about):
         assert r.json()["where"] == "about" if r.headers["Content-Type"].startswith(JSON) else "about" in r.text
 
 
+@pytest.mark.parametrize("query", ["limit=abc", "limit=-1", "limit=99999999999999999999", "offset=-5", "offset=x",
+                                   "state=%3Cscript%3E", "state=", "state=pending&state=accepted", "limit=%00",
+                                   "offset=1e9", "state=%ff"])
+def test_contribution_list_parameters(live, query):
+    r = check(requests.get(f"{live.url}/contributions?{query}", headers={"Accept": JSON}), 200, 400)
+    if r.status_code == 400:
+        assert any(name in str(r.json()["where"]) for name in ("limit", "offset", "state"))
+
+
+@pytest.mark.parametrize("content_type,body", [
+    ("application/json", b"{"), ("application/json", b"[1, 2]"), ("application/json", b'{"reason": 5}'),
+    ("application/json", b"\xff\xfe"), ("application/json", b'{"reason": "' + b"x" * 100_000 + b'"}'),
+    ("application/x-www-form-urlencoded", b"reason=%ff%fe"), ("text/plain", b"why"), ("", b""),
+])
+@pytest.mark.parametrize("action", ["accept", "reject"])
+def test_review_bodies_for_a_missing_contribution(live, content_type, body, action):
+    r = check(requests.post(f"{live.url}/contributions/20000101T000000Z-00000000/{action}", data=body,
+                            headers={**MAINTAINER, "Content-Type": content_type, "Accept": JSON}), 400, 404, 415)
+
+
+def test_gzip_request_bodies_are_not_inflated(live):
+    import gzip
+
+    bomb = gzip.compress(b"SELECT * WHERE { ?s ?p ?o } #" + b" " * 20_000_000)
+    assert len(bomb) < MAX_BODY
+    for path, content_type in (("/sparql", "application/sparql-query"), ("/validate", "text/turtle")):
+        check(requests.post(live.url + path, data=bomb, headers={"Content-Type": content_type,
+                                                                "Content-Encoding": "gzip", "Accept": JSON}),
+              400, 413, 415)
+
+
 DEEP = 30000
 DEEP_BODIES = {   # deeply nested, then a syntax error: the parser must get through the depth to find it
     "turtle blank nodes": ("text/turtle", "<http://x/s> <http://x/p> " + "[ <http://x/p> " * DEEP + "1" + " ]" * DEEP + " . oops"),
