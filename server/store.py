@@ -202,7 +202,9 @@ class Store:
                 f"The query ran longer than {timeout:g} s, the server's time limit (ENTENTE_QUERY_TIMEOUT), "
                 f"and was stopped. Make it more selective or add a LIMIT.") from None
         except (EOFError, OSError):
-            self._stop_query_process()
+            status = self._stop_query_process()
+            if status is not None and os.WIFSIGNALED(status) and os.WTERMSIG(status) in _CRASH_SIGNALS:
+                raise BadRequest(_TOO_COMPLEX.format(what="query")) from None
             raise EntenteError("The query process ended without an answer.") from None
         if out[:1] == b"1":
             raise _error_from_json(json.loads(out[1:]))
@@ -223,10 +225,12 @@ class Store:
             helper = self._helper = _QueryProcess(self._reader, version)
         return helper
 
-    def _stop_query_process(self) -> None:
+    def _stop_query_process(self) -> int | None:
+        """Stop the query process; its wait status (None if there was none)."""
         helper, self._helper = getattr(self, "_helper", None), None
         if helper is not None:
-            helper.stop()
+            return helper.stop()
+        return None
 
     def __del__(self):
         try:
@@ -414,14 +418,26 @@ class _QueryProcess:
             raise TimeoutError
         return self.conn.recv_bytes()
 
-    def stop(self) -> None:
+    def stop(self) -> int | None:
+        """Kill the process; its wait status (a process that had died already keeps its own signal)."""
         if self.pid_owner != os.getpid():
-            return
+            return None
         with contextlib.suppress(ProcessLookupError):
             os.kill(self.pid, signal.SIGKILL)
+        status = None
         with contextlib.suppress(ChildProcessError):
-            os.waitpid(self.pid, 0)
+            status = os.waitpid(self.pid, 0)[1]
         self.conn.close()
+        return status
+
+
+# The engine parses and evaluates recursively: a long enough chain (thousands of ||, +, UNION, OPTIONAL,
+# BIND, path steps or triple patterns, no brackets needed) overflows the process's stack and it dies
+# with one of these signals. The query or update did it, so the client gets a 400 that says what to do.
+_CRASH_SIGNALS = {signal.SIGSEGV, signal.SIGBUS, signal.SIGABRT, signal.SIGILL}
+_TOO_COMPLEX = ("The {what} is too long or too deeply nested for the engine (it ran out of stack): chains of "
+                "thousands of ||, &&, +, UNION, OPTIONAL, MINUS, BIND, property-path steps or triple patterns "
+                "do this. Split it into smaller requests, or use VALUES for long lists of alternatives.")
 
 
 def _close_sockets(keep: int) -> None:
@@ -634,6 +650,9 @@ def _receive(conn, timeout: float, process, message: str):
     try:
         return conn.recv()
     except EOFError:
+        process.join()
+        if process.exitcode is not None and -process.exitcode in _CRASH_SIGNALS:
+            raise BadRequest(_TOO_COMPLEX.format(what="update") + " Nothing was written.") from None
         raise EntenteError("The writer process ended without an answer; nothing was written.") from None
 
 

@@ -232,6 +232,34 @@ def test_deep_nesting_cannot_hide_behind_escapes(live, disguise):
     check(requests.get(live.url + "/sparql", params={"query": QUERY}, headers={"Accept": JSON}), 200)
 
 
+CHAINS = {   # no deep brackets, but the engine recurses once per link of the chain
+    "||": "SELECT * WHERE { ?s ?p ?o FILTER(" + " || ".join(["?o"] * 20000) + ") } LIMIT 1",
+    "+": "SELECT (" + " + ".join(["1"] * 20000) + " AS ?x) WHERE {}",
+    "UNION": "SELECT * WHERE { " + " UNION ".join(["{ ?s ?p ?o }"] * 20000) + " } LIMIT 1",
+    "OPTIONAL": "SELECT * WHERE { ?s ?p ?o " + " ".join(["OPTIONAL { ?s ?p ?o }"] * 20000) + " } LIMIT 1",
+    "path": "SELECT * WHERE { ?s " + "/".join(["<http://x/p>"] * 20000) + " ?o } LIMIT 1",
+    "BIND": "SELECT * WHERE { " + " ".join(f"BIND(1 AS ?v{i})" for i in range(20000)) + " } LIMIT 1",
+}
+
+
+@pytest.mark.parametrize("chain", list(CHAINS))
+def test_long_chains_are_a_400_not_a_crash(live, chain):
+    r = check(requests.post(live.url + "/sparql", data=CHAINS[chain].encode(),
+                            headers={"Content-Type": "application/sparql-query", "Accept": JSON}), 400, 503)
+    if r.status_code == 400:
+        assert "split" in r.json()["message"].lower() or "nest" in r.json()["message"].lower()
+    check(requests.get(live.url + "/sparql", params={"query": QUERY}, headers={"Accept": JSON}), 200)
+
+
+def test_long_chains_in_an_update_are_a_400_and_write_nothing(live):
+    before = snapshot(live)
+    update = f"INSERT {{ GRAPH <{ID}chain> {{ ?s ?p ?o }} }} WHERE {{ ?s ?p ?o FILTER(" + " || ".join(["?o"] * 20000) + ") }"
+    r = check(requests.post(live.url + "/sparql", data=update.encode(),
+                            headers={**MAINTAINER, "Content-Type": UPDATE, "Accept": JSON}), 400)
+    assert "split" in r.json()["message"].lower()
+    assert snapshot(live) == before
+
+
 def test_brackets_inside_strings_do_not_count_as_nesting(live):
     query = 'SELECT * WHERE { ?s ?p ?o FILTER(?o != "' + "{(" * 3000 + '") } LIMIT 1'
     check(requests.post(live.url + "/sparql", data={"query": query}, headers={"Accept": JSON}), 200)
