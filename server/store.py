@@ -181,9 +181,10 @@ class Store:
         docstring: a query that overruns is killed with its process (503), an answer over the limit is
         refused (413)."""
         check_nesting(q)
-        services = check_federation(q, self.settings.service_allowlist)
+        # The SERVICE check (rdflib's parser: seconds for a long query) runs in the query process, under
+        # the time limit, not here where nothing could stop it.
         timeout = self.settings.query_timeout
-        if services:
+        if "service" in q.lower():
             timeout = min(timeout, self.settings.service_timeout)
         self._snapshot()
         choices = {}
@@ -192,14 +193,16 @@ class Store:
                 choices[kind] = (fmt(kind) if callable(fmt) else fmt).name
             except EntenteError as e:
                 choices[kind] = _error_to_json(e)
-        request = (q, _dataset_kwargs(self.settings, q, **ds), choices, self.settings.max_results)
+        request = (q, _dataset_kwargs(self.settings, q, **ds), choices, self.settings.max_results,
+                   tuple(self.settings.service_allowlist))
         helper = self._query_process()
         try:
             out = helper.run(request, timeout)
         except TimeoutError:
             self._stop_query_process()
             raise ServiceUnavailable(
-                f"The query ran longer than {timeout:g} s, the server's time limit (ENTENTE_QUERY_TIMEOUT), "
+                f"The query ran longer than {timeout:g} s, the server's time limit "
+                f"({'ENTENTE_QUERY_TIMEOUT' if timeout == self.settings.query_timeout else 'ENTENTE_SERVICE_TIMEOUT'}), "
                 f"and was stopped. Make it more selective or add a LIMIT.") from None
         except (EOFError, OSError):
             status = self._stop_query_process()
@@ -462,7 +465,7 @@ def _serve_queries(reader, conn) -> None:
 
     while True:
         try:
-            q, kwargs, choices, limit = conn.recv()
+            q, kwargs, choices, limit, allowlist = conn.recv()
         except (EOFError, OSError):
             return                                    # the worker is gone
 
@@ -474,6 +477,7 @@ def _serve_queries(reader, conn) -> None:
 
         try:
             try:
+                check_federation(q, allowlist)
                 kind, data = _serialize_result(_evaluate(reader, q, kwargs), choose, limit)
             except OSError as e:
                 if "service" not in q.lower():

@@ -27,7 +27,7 @@ LEAKS = re.compile(r"Traceback|File \"/|\.py\", line|werkzeug|pyoxigraph\.|Inter
 def live(built_dataset, tmp_path_factory) -> LiveServer:
     """One writable server with the real dataset and a small body limit, for this module."""
     server = LiveServer(tmp_path_factory.mktemp("robust") / "store", built_dataset,
-                        env={"ENTENTE_MAX_BODY_BYTES": str(MAX_BODY)}).start()
+                        env={"ENTENTE_MAX_BODY_BYTES": str(MAX_BODY), "ENTENTE_SERVICE_TIMEOUT": "2"}).start()
     yield server
     server.stop()
 
@@ -248,6 +248,19 @@ def test_long_chains_are_a_400_not_a_crash(live, chain):
                             headers={"Content-Type": "application/sparql-query", "Accept": JSON}), 400, 503)
     if r.status_code == 400:
         assert "split" in r.json()["message"].lower() or "nest" in r.json()["message"].lower()
+    check(requests.get(live.url + "/sparql", params={"query": QUERY}, headers={"Accept": JSON}), 200)
+
+
+def test_the_service_check_of_a_long_query_runs_under_the_time_limit(live):
+    """Checking SERVICE clauses parses the query with rdflib, which takes many seconds for a long query:
+    that runs in the query process under the time limit (503, the query stopped), not unbounded in the
+    worker (this module's server allows 2 s for queries that mention SERVICE)."""
+    query = ("SELECT * WHERE { ?s ?p ?o FILTER(" + " || ".join(["?o"] * 8000) + ") } "
+             "# SERVICE <https://query.wikidata.org/sparql>")
+    r = requests.post(live.url + "/sparql", data=query.encode(),
+                      headers={"Content-Type": "application/sparql-query", "Accept": JSON})
+    assert r.status_code == 503 and "time limit" in r.json()["message"], r.text[:300]
+    assert "ENTENTE_SERVICE_TIMEOUT" in r.json()["message"]
     check(requests.get(live.url + "/sparql", params={"query": QUERY}, headers={"Accept": JSON}), 200)
 
 
