@@ -116,7 +116,8 @@ BAD_PATHS = [
     "/ontology/9.9.9", "/ontology/..%2f..", "/ontology.exe", "/ontology.%00", "/ontology/1.0.0.bogus",
     "/void.exe", "/void.", "/dumps/entente.exe", "/dumps/entente.%2e%2e", "/dumps/../server/settings.py",
     "/static/../server/settings.py", "/static/%2e%2e/%2e%2e/server/settings.py", "/static/..%2f..%2fpyproject.toml",
-    "/static/%00", "/store/%00", "/contributions/%00", "/contributions/" + "9" * 400, "/nowhere", "/%00",
+    "/static/%00", "/store/%00", "/contributions/%00", "/contributions/..%2F..%2F..%2Fetc%2Fpasswd",
+    "/contribution/..%2F..%2F..%2Fetc%2Fpasswd", "/dumps/entente.ttl%2F..%2F..%2F..%2Fetc%2Fpasswd", "/contributions/" + "9" * 400, "/nowhere", "/%00",
 ]
 
 
@@ -282,6 +283,9 @@ GARBAGE_HEADERS = [
     {"Accept": "application/json;q=abc"}, {"Accept": "*/*;q=2"}, {"Accept": ";;;,,,"}, {"Accept": "\x01\x02"},
     {"Accept": "text/" + "x" * 4000}, {"Accept": ", ".join(f"a/b{i};q=0.{i % 10}" for i in range(300))},
     {"Accept": "application/sparql-results+json;q=0, */*;q=0"}, {"Accept": "é/ü"},
+    {"Accept": "application/json;q=nan"}, {"Accept": "*/*;q=inf"}, {"Accept": "text/turtle;q=1e999"},
+    {"Accept": "text/turtle;q=-1, text/html;q=0.5;q=0.9"}, {"Accept": "text/*;charset=\"x, */*"},
+    {"Accept": "*"}, {"Accept": "text/"}, {"Accept": "/json"},
     {"Accept-Encoding": "gzip;q=x, br"}, {"Accept-Encoding": "identity;q=0, *;q=0"}, {"Accept-Encoding": "\x7f"},
     {"If-None-Match": '"'}, {"If-None-Match": "W/"}, {"If-None-Match": "*"}, {"If-None-Match": '"a", , ,"b'},
     {"If-Modified-Since": "yesterday"}, {"If-Modified-Since": "Mon, 99 Foo 99999 99:99:99 GMT"},
