@@ -299,10 +299,7 @@ GARBAGE_HEADERS = [
 @pytest.mark.parametrize("path", ["/sparql?query=" + requests.utils.quote(QUERY), "/id/iran", "/id/iran.ttl",
                                   "/", "/health", "/.well-known/void", "/picture.svg"])
 def test_garbage_headers(live, headers, path):
-    try:
-        r = requests.get(live.url + path, headers=headers, allow_redirects=False)
-    except ValueError:        # requests itself refuses to send it
-        pytest.skip("requests cannot send this header")
+    r = requests.get(live.url + path, headers=headers, allow_redirects=False)
     check(r, 200, 303, 304, 400, 406, 416, 431)
     if r.status_code == 406:
         assert "accept" in r.text.lower()
