@@ -14,9 +14,9 @@ import time
 
 from flask import Blueprint, Response, current_app, render_template_string, request
 
-from . import auth, formats, iris, negotiation, provenance, submissions
-from .errors import BadRequest, Conflict, EntenteError, NotFound, PayloadTooLarge, Unprocessable, \
-    UnsupportedMediaType
+from . import auth, formats, iris, negotiation, provenance, submissions, validation
+from .errors import BadRequest, Conflict, EntenteError, NotFound, PayloadTooLarge, ServiceUnavailable, \
+    Unprocessable, UnsupportedMediaType
 from .formats import Format
 from .store import get_store
 
@@ -95,14 +95,21 @@ def _parse_request(cid: str):
     body = _read_body()
     if not body.strip():
         raise BadRequest("The body is empty: send the contribution as RDF.")
-    return fmt, body, submissions.parse(body, fmt, cid)
+    return fmt, body, submissions.parse(body, fmt, cid, max_triples=_settings().max_contribution_triples)
 
 
 # --- validation -----------------------------------------------------------------------------------
 
 def _validate(ds):
+    """SHACL in a child process under ENTENTE_VALIDATION_TIMEOUT: 503 past it, nothing stored."""
     started = time.perf_counter()
-    report = submissions.validate(ds)
+    timeout = _settings().validation_timeout
+    try:
+        report = submissions.validate(ds, timeout=timeout)
+    except validation.TimedOut:
+        raise ServiceUnavailable(f"SHACL validation ran longer than {timeout:g} s, the server's time limit "
+                                 "(ENTENTE_VALIDATION_TIMEOUT); nothing was stored. Send a smaller contribution, "
+                                 "or split it.", where={"limit": timeout}) from None
     log.info("validated %d quads in %.3f s: conforms=%s", submissions.triple_count(ds),
              time.perf_counter() - started, report.conforms)
     return report

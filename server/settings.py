@@ -35,6 +35,12 @@ class Settings:
     query_timeout: float = _setting(10.0, "Seconds a query or update may run before it is stopped (503).")
     max_results: int = _setting(10000, "Most rows/triples a query may return; larger answers are refused, never cut.")
     max_body_bytes: int = _setting(10 * 1024 * 1024, "Largest request body accepted (413 beyond).")
+    max_contribution_triples: int = _setting(
+        10000, "Most triples a contribution (or a /validate dry run) may hold (413 beyond); SHACL takes ~3 ms a triple."
+    )
+    validation_timeout: float = _setting(
+        30.0, "Seconds SHACL validation of a contribution may run (in a child process, killed at the limit: 503)."
+    )
     service_allowlist: tuple[str, ...] = _setting(
         ("https://query.wikidata.org/sparql",), "SPARQL endpoints that SERVICE may call (comma-separated)."
     )

@@ -34,9 +34,10 @@ from xml.sax import SAXParseException
 import pyoxigraph as ox
 import rdflib
 from rdflib.graph import DATASET_DEFAULT_GRAPH_ID
+from rdflib.plugins.stores.memory import Memory
 
 from . import formats, iris
-from .errors import BadRequest, Unprocessable
+from .errors import BadRequest, PayloadTooLarge, Unprocessable
 from .formats import Format
 
 PLACEHOLDER = iris.CONTRIBUTION + "new"
@@ -64,17 +65,43 @@ def sha256_hex(body: bytes) -> str:
 
 # --- parsing ------------------------------------------------------------------------------------
 
-def parse(body: bytes, fmt: Format, cid: str) -> rdflib.Dataset:
-    """The body as a Dataset (default graph = rdflib's default), placeholder IRIs rewritten to `cid`."""
+class TooManyTriples(Exception):
+    """Raised from inside rdflib's parser when the body holds more triples than allowed."""
+
+
+class _CappedMemory(Memory):
+    """rdflib's memory store that stops the parser at the first triple over `limit`, so a huge body
+    costs the time of `limit` triples, not of all of them."""
+
+    def __init__(self, limit: int):
+        super().__init__()
+        self.limit, self.added = limit, 0
+
+    def add(self, triple, context, quoted=False):
+        self.added += 1
+        if self.added > self.limit:
+            raise TooManyTriples(self.limit)
+        super().add(triple, context, quoted)
+
+
+def parse(body: bytes, fmt: Format, cid: str, max_triples: int | None = None) -> rdflib.Dataset:
+    """The body as a Dataset (default graph = rdflib's default), placeholder IRIs rewritten to `cid`.
+    More than `max_triples` triples: PayloadTooLarge (413), found while parsing."""
     refuse_remote_references(body, fmt)
     base = contribution_iri(cid)
-    ds = rdflib.Dataset()
+    ds = rdflib.Dataset(store=_CappedMemory(max_triples)) if max_triples is not None else rdflib.Dataset()
     try:
         text = body.decode("utf-8")
     except UnicodeDecodeError as e:
         raise BadRequest(f"The body is not UTF-8: {e.reason} at byte {e.start}.", where={"byte": e.start}) from e
     try:
         ds.parse(data=text, format=fmt.rdflib, publicID=base)
+    except TooManyTriples:
+        raise PayloadTooLarge(f"The contribution holds more than {max_triples} triples, the limit of this server "
+                              "(ENTENTE_MAX_CONTRIBUTION_TRIPLES). Split it into smaller contributions.",
+                              where={"limit": max_triples}) from None
+    except RecursionError:
+        raise _too_deep(fmt) from None
     except Exception as e:  # rdflib raises many kinds; each carries the parser's message
         raise BadRequest(f"The {fmt.name} body does not parse: {parser_message(e)}",
                          where=error_location(e, body, fmt)) from e
@@ -84,6 +111,12 @@ def parse(body: bytes, fmt: Format, cid: str) -> rdflib.Dataset:
     except ValueError as e:   # rdflib lets some malformed IRIs and language tags through; the store would not
         raise BadRequest(f"The {fmt.name} body holds a term that is not valid RDF: {e}.") from e
     return ds
+
+
+def _too_deep(fmt: Format) -> BadRequest:
+    return BadRequest(f"The {fmt.name} body does not parse: it is nested too deeply (brackets, lists, blank "
+                      "nodes or elements inside one another, hundreds of levels). Flatten it: name the "
+                      "nodes and refer to them by IRI.")
 
 
 def parser_message(error: Exception) -> str:
@@ -129,11 +162,13 @@ def refuse_remote_references(body: bytes, fmt: Format) -> None:
     if fmt.name == "jsonld":
         try:
             doc = json.loads(body)
+            remote = _remote_contexts(doc)
+        except RecursionError:
+            raise _too_deep(fmt) from None
         except json.JSONDecodeError as e:
             raise BadRequest(f"The JSON-LD body is not JSON: {e.msg}", where={"line": e.lineno, "column": e.colno})
         except UnicodeDecodeError as e:
             raise BadRequest(f"The body is not UTF-8: {e.reason} at byte {e.start}.", where={"byte": e.start})
-        remote = _remote_contexts(doc)
         if remote:
             raise BadRequest(f"JSON-LD contexts must be inline; this server never fetches a remote @context "
                              f"or @import ({remote!r}). Put the context object in the document.",
@@ -242,11 +277,14 @@ def _check_subject(s, p, o, base: str) -> None:
 
 # --- SHACL ------------------------------------------------------------------------------------
 
-def validate(ds: rdflib.Dataset):
-    """The SHACL report for a contribution, with the ontology loaded so that subclasses count."""
+def validate(ds: rdflib.Dataset, timeout: float | None = None):
+    """The SHACL report for a contribution, with the ontology loaded so that subclasses count; with a
+    `timeout`, run in a child process killed at the limit (validation.TimedOut)."""
     from . import validation
 
-    return validation.validate(ds, with_ontology=True)
+    if timeout is None:
+        return validation.validate(ds, with_ontology=True)
+    return validation.validate_within(ds, timeout, with_ontology=True)
 
 
 # --- from rdflib to the store --------------------------------------------------------------------

@@ -14,7 +14,12 @@ another text then breaks the at-most-one-text rule).
 
 from __future__ import annotations
 
+import contextlib
 import functools
+import multiprocessing
+import os
+import signal
+import stat
 import sys
 from dataclasses import dataclass
 from pathlib import Path
@@ -97,6 +102,16 @@ class Report:
     @property
     def violations(self) -> list[Result]:
         return [r for r in self.results if r.severity == SH.Violation]
+
+    def __getstate__(self):
+        """Pickled to cross from the validation process: the report graph travels as its triples."""
+        return {**self.__dict__, "_graph": list(self._graph)}
+
+    def __setstate__(self, state):
+        graph = rdflib.Graph()
+        for triple in state.pop("_graph"):
+            graph.add(triple)
+        self.__dict__.update(state, _graph=graph)
 
     def to_json(self) -> dict:
         return {"conforms": self.conforms, "checked": self.checked, "shapes": self.shapes,
@@ -242,6 +257,85 @@ def validate(data: rdflib.Dataset | rdflib.Graph, *, with_ontology: bool = True,
                                            inplace=True, allow_warnings=True, use_shapes=use_shapes)
     return Report(_results(results_graph, shapes) + extra, checked=_focus_node_count(shapes, union, use_shapes),
                   shapes=shape_count(shapes), graph=results_graph)
+
+
+class TimedOut(Exception):
+    """Validation ran past its time limit; the process doing it was killed."""
+
+    def __init__(self, seconds: float):
+        super().__init__(f"validation ran longer than {seconds:g} s")
+        self.seconds = seconds
+
+
+def validate_within(data: rdflib.Dataset | rdflib.Graph, timeout: float, **options) -> Report:
+    """`validate(data, **options)` in a child forked for it, killed after `timeout` seconds (TimedOut).
+
+    pySHACL cannot be interrupted, and a worker stuck in it is killed by gunicorn with a bare 500; a
+    killed child costs nothing. The child inherits the loaded shapes, ontology and prepared queries
+    (warmed here once per process), so the fork adds milliseconds, not the seconds of a cold start."""
+    _warm()
+    receive, send = multiprocessing.Pipe(duplex=False)
+    pid = os.fork()
+    if pid == 0:                                  # child: never returns into the server's code
+        try:
+            receive.close()
+            _detach(keep=send.fileno())
+            try:
+                outcome = ("ok", validate(data, **options))
+            except BaseException as e:            # noqa: BLE001 - reported to the parent, which raises
+                outcome = ("error", f"{type(e).__name__}: {e}")
+            send.send(outcome)
+        finally:
+            os._exit(0)
+    send.close()
+    try:
+        if not receive.poll(timeout):
+            raise TimedOut(timeout)
+        try:
+            status, value = receive.recv()
+        except EOFError:
+            raise RuntimeError("the validation process died without a report") from None
+    finally:
+        with contextlib.suppress(ProcessLookupError):
+            os.kill(pid, signal.SIGKILL)
+        with contextlib.suppress(ChildProcessError):
+            os.waitpid(pid, 0)
+        receive.close()
+    if status != "ok":
+        raise RuntimeError(f"validation failed: {value}")
+    return value
+
+
+@functools.lru_cache(maxsize=1)
+def _warm() -> None:
+    """Load shapes, ontology and article, and prepare the shapes' SPARQL, in this process: a child
+    forked afterwards starts warm (cold, the first validation takes ~1 s longer)."""
+    validate(rdflib.Graph().parse(data=_WARM_UP, format="turtle"), with_ontology=True)
+
+
+_WARM_UP = f"""@prefix ent: <{iris.ENT}> . @prefix nif: <{iris.PREFIXES["nif"]}> .
+@prefix xsd: <http://www.w3.org/2001/XMLSchema#> . @prefix rdfs: <http://www.w3.org/2000/01/rdf-schema#> .
+<urn:x:claim> a ent:Claim ; ent:modality ent:ArticleVoice ; ent:assertedBy <urn:x:a> ;
+  ent:reportedIn <{iris.ARTICLE}> ; ent:evidence <urn:x:span> .
+<urn:x:span> a ent:EvidenceSpan ; nif:referenceContext <{iris.ARTICLE}> ; nif:anchorOf "x" ;
+  nif:beginIndex "0"^^xsd:nonNegativeInteger ; nif:endIndex "1"^^xsd:nonNegativeInteger .
+<urn:x:a> a ent:Person ; rdfs:label "a" .
+"""
+
+
+def _detach(keep: int) -> None:
+    """In a forked child: default signal handlers (not gunicorn's), and close inherited sockets (the
+    listener, the client's connection) so that a connection ends when the worker closes it."""
+    for sig in (signal.SIGTERM, signal.SIGINT, signal.SIGQUIT, signal.SIGHUP, signal.SIGUSR1, signal.SIGUSR2,
+                signal.SIGWINCH, signal.SIGCHLD):
+        signal.signal(sig, signal.SIG_DFL)
+    for name in os.listdir("/proc/self/fd"):
+        fd = int(name)
+        if fd == keep:
+            continue
+        with contextlib.suppress(OSError):
+            if stat.S_ISSOCK(os.fstat(fd).st_mode):
+                os.close(fd)
 
 
 class _CachingGraph(rdflib.Graph):
