@@ -25,8 +25,10 @@ class _Gunicorn(BaseApplication):
         self.cfg.set("bind", f"{self.settings.host}:{self.settings.port}")
         self.cfg.set("workers", max(1, self.settings.workers))
         self.cfg.set("worker_class", "sync")
-        # gunicorn's own timeout only catches a worker that is stuck: queries stop at query_timeout.
-        self.cfg.set("timeout", int(max(self.settings.query_timeout, self.settings.service_timeout) + 30))
+        # gunicorn's own timeout only catches a worker that is stuck: queries stop at query_timeout,
+        # SHACL validation of a contribution at validation_timeout.
+        self.cfg.set("timeout", int(max(self.settings.query_timeout, self.settings.service_timeout,
+                                        self.settings.validation_timeout) + 30))
         self.cfg.set("graceful_timeout", 5)
         self.cfg.set("accesslog", "-")
         self.cfg.set("control_socket_disable", True)   # one shared ~/.gunicorn socket would clash between servers
