@@ -168,3 +168,18 @@ def test_evidence_rule_counts_code_points_beyond_the_bmp():
     claims.set((span, nif.anchorOf, rdflib.Literal("ladimir Putin")))
     report = validation.validate(ds, article_text=text)
     assert any(r.shape == rdflib.URIRef(validation.SHAPES + "EvidenceRule") for r in report.results)
+
+
+def test_what_the_server_serves_conforms(server):
+    """The store canonicalises literals (integer subtypes become xsd:integer): the served dump must
+    still conform, so that a user can check what we publish, and send parts of it back."""
+    import requests
+
+    r = requests.get(server.url + "/dumps/entente.nq", timeout=60)
+    assert r.status_code == 200
+    ds = rdflib.Dataset()
+    ds.parse(data=r.text, format="nquads")
+    assert len(ds) > 0 or sum(1 for _ in ds.quads()) > 1000
+    report = validation.validate(ds)
+    assert report.checked > 500
+    assert report.conforms, report.to_text()
