@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import contextlib
 import functools
+import gc
 import multiprocessing
 import os
 import signal
@@ -275,7 +276,10 @@ def validate_within(data: rdflib.Dataset | rdflib.Graph, timeout: float, **optio
     (warmed here once per process), so the fork adds milliseconds, not the seconds of a cold start."""
     _warm()
     receive, send = multiprocessing.Pipe(duplex=False)
+    gc.freeze()                  # the child's collector leaves the inherited heap alone: no copy-on-write
     pid = os.fork()
+    if pid != 0:
+        gc.unfreeze()
     if pid == 0:                                  # child: never returns into the server's code
         try:
             receive.close()
