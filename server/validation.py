@@ -173,36 +173,38 @@ def _namespaces() -> NamespaceManager:
     return nm
 
 
-@functools.lru_cache(maxsize=1)
-def _load_shapes_cached() -> rdflib.Graph:
+@functools.lru_cache(maxsize=None)
+def _load_turtle_dir(directory: Path) -> rdflib.Graph:
+    """Every *.ttl of a folder in one graph, parsed once per process (callers get copies)."""
     g = rdflib.Graph()
-    for path in sorted(SHAPES_DIR.glob("*.ttl")):
+    for path in sorted(directory.glob("*.ttl")):
         g.parse(path, format="turtle")
     return g
+
+
+def _copy(source: rdflib.Graph) -> rdflib.Graph:
+    g = rdflib.Graph()
+    for triple in source:
+        g.add(triple)
+    return g
+
+
+def _load_shapes_cached() -> rdflib.Graph:
+    return _load_turtle_dir(SHAPES_DIR)
+
+
+def _load_ontology_cached() -> rdflib.Graph:
+    return _load_turtle_dir(ONTOLOGY_DIR)
 
 
 def load_shapes() -> rdflib.Graph:
     """All of shapes/*.ttl in one graph (a copy: callers may change it)."""
-    g = rdflib.Graph()
-    for triple in _load_shapes_cached():
-        g.add(triple)
-    return g
-
-
-@functools.lru_cache(maxsize=1)
-def _load_ontology_cached() -> rdflib.Graph:
-    g = rdflib.Graph()
-    for path in sorted(ONTOLOGY_DIR.glob("*.ttl")):
-        g.parse(path, format="turtle")
-    return g
+    return _copy(_load_shapes_cached())
 
 
 def load_ontology() -> rdflib.Graph:
     """All of ontology/*.ttl in one graph (a copy)."""
-    g = rdflib.Graph()
-    for triple in _load_ontology_cached():
-        g.add(triple)
-    return g
+    return _copy(_load_ontology_cached())
 
 
 @functools.lru_cache(maxsize=1)
