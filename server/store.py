@@ -389,7 +389,7 @@ def _serialize_result(result, choose, limit: int) -> tuple[str, bytes]:
             raise ResultTooLarge(_too_large(limit, "triples"))
     from . import iris
 
-    return "graph", ox.serialize(triples, format=fmt.oxigraph, prefixes=_prefixes(fmt, iris.PREFIXES, triples))
+    return "graph", Store.serialize(triples, fmt, iris.PREFIXES)
 
 
 class _QueryProcess:
