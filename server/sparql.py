@@ -93,9 +93,7 @@ def _one_of(params):
                          where="query" if len(queries) > 1 else "update")
     if queries:
         return "query", queries[0], params
-    if updates:
-        if request.method in ("GET", "HEAD"):
-            raise BadRequest("SPARQL Update must be sent with POST.", where="update")
+    if updates:      # (a GET with update= was refused by _read_operation)
         return "update", updates[0], params
     if request.method == "POST":
         raise BadRequest("The request has neither query= nor update=.", where="query")
