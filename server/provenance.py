@@ -19,6 +19,7 @@ themselves reach the store only on acceptance, in the same transaction that mark
 
 from __future__ import annotations
 
+import functools
 import hashlib
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
@@ -47,8 +48,10 @@ def agent_iri(name: str) -> str:
     return AGENT + name
 
 
+@functools.lru_cache(maxsize=None)
 def shapes_version(shapes_dir: Path = PROJECT_ROOT / "shapes") -> str:
-    """SHA-256 over the shapes files (names and bytes, in name order): what a contribution was checked against."""
+    """SHA-256 over the shapes files (names and bytes, in name order): what a contribution was checked against.
+    Computed once per process, like the shapes validation loads once (validation._load_turtle_dir)."""
     digest = hashlib.sha256()
     for path in sorted(Path(shapes_dir).glob("*.ttl")):
         digest.update(path.name.encode() + b"\0" + path.read_bytes() + b"\0")
