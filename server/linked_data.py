@@ -125,6 +125,15 @@ def html_document(store, iri: str) -> Response:
 
 # --- VoID and dumps -----------------------------------------------------------------------------
 
+def format_or_404(ext: str, candidates: tuple[formats.Format, ...], what: str, stem: str) -> formats.Format:
+    """The format `ext` names among `candidates`, else 404 listing the `/<stem>.<ext>` URLs that exist."""
+    fmt = formats.by_extension(ext, candidates)
+    if fmt is None:
+        raise NotFound(f"There is no {what} in '.{ext}'. Try: "
+                       + ", ".join(f"/{stem}.{f.extension}" for f in candidates), where=request.path)
+    return fmt
+
+
 @bp.route("/.well-known/void")
 @bp.route("/void")
 @bp.route("/dataset")
@@ -135,20 +144,14 @@ def void_thing():
 
 @bp.route("/void.<ext>")
 def void_document(ext: str):
-    fmt = formats.by_extension(ext, VOID_FORMATS)
-    if fmt is None:
-        raise NotFound(f"There is no VoID document in '.{ext}'. Try: "
-                       + ", ".join(f"/void.{f.extension}" for f in VOID_FORMATS), where=request.path)
+    fmt = format_or_404(ext, VOID_FORMATS, "VoID document", "void")
     quads = void.description(get_store(), settings(), public_root(), DUMP_FORMATS)
     return document(describe.serialize(quads, fmt), fmt, "void", VOID_FORMATS)
 
 
 @bp.route("/dumps/entente.<ext>")
 def dump(ext: str):
-    fmt = formats.by_extension(ext, DUMP_FORMATS)
-    if fmt is None:
-        raise NotFound(f"There is no dump in '.{ext}'. Try: "
-                       + ", ".join(f"/dumps/entente.{f.extension}" for f in DUMP_FORMATS), where=request.path)
+    fmt = format_or_404(ext, DUMP_FORMATS, "dump", "dumps/entente")
     d = void.dump(get_store(), fmt)
     # The dump is encoded here (once per version), not by headers.py, so that ETag and Repr-Digest
     # (RFC 9530: a digest of the representation as sent) name the bytes actually sent.
