@@ -29,6 +29,7 @@ _COMPRESSIBLE = ("text/", "application/sparql-results", "application/json", "app
 
 
 def init_app(app) -> None:
+    _code_id()                     # walk the code files once, at start-up, not on a request
     @app.after_request
     def _headers(response):
         from flask import request
@@ -97,16 +98,15 @@ def _validators(request, response) -> None:
         return
     if response.direct_passthrough or response.is_streamed:     # files send their own validators
         return
-    store = get_store()
-    version = store.version
-    fmt = response.headers.get("X-Entente-Format") or response.mimetype or "data"
-    tag = f"{version}-{_code_id()}-{fmt}".replace("/", "_").replace("+", "_")
-    if response.headers.get("Content-Encoding") == "gzip":
-        tag += "-gz"
     if request.path.startswith("/static/"):          # depends on the code, not on the data
-        tag = hashlib.sha256(response.get_data()).hexdigest()[:20]
-    response.set_etag(tag)
-    if not request.path.startswith("/static/"):
+        response.set_etag(hashlib.sha256(response.get_data()).hexdigest()[:20])
+    else:
+        store = get_store()
+        fmt = response.headers.get("X-Entente-Format") or response.mimetype or "data"
+        tag = f"{store.version}-{_code_id()}-{fmt}".replace("/", "_").replace("+", "_")
+        if response.headers.get("Content-Encoding") == "gzip":
+            tag += "-gz"
+        response.set_etag(tag)
         response.last_modified = int(store.last_modified)
     response.headers.setdefault("Cache-Control", "public, no-cache")
     response.make_conditional(request)
