@@ -39,6 +39,7 @@ from rdflib.plugins.stores.memory import Memory
 from . import formats, iris
 from .errors import BadRequest, PayloadTooLarge, Unprocessable
 from .formats import Format
+from .provenance import contribution_iri
 
 PLACEHOLDER = iris.CONTRIBUTION + "new"
 ID_PATTERN = re.compile(r"^[0-9]{8}T[0-9]{6}Z-[0-9a-f]{8}$")
@@ -53,10 +54,6 @@ def new_id() -> str:
 
 def valid_id(cid: str) -> bool:
     return bool(ID_PATTERN.match(cid))
-
-
-def contribution_iri(cid: str) -> str:
-    return iris.CONTRIBUTION + cid
 
 
 def sha256_hex(body: bytes) -> str:
