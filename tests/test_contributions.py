@@ -334,32 +334,35 @@ def test_413_comes_before_the_body_is_read(live):
     assert state_of(live) == before
 
 
+def _one_fact_and(extra: str) -> bytes:
+    """A valid one-fact claim plus `extra`, the part that breaks a rule."""
+    return claim("id:russia ent:friendlyWith id:israel .", extra=extra)
+
+
 @pytest.mark.parametrize("body, reason", [
-    (claim("id:russia ent:friendlyWith id:israel .", extra="graph:claims { id:russia ent:allyOf id:iran . }"),
+    (_one_fact_and("graph:claims { id:russia ent:allyOf id:iran . }"),
      "article's own graph <https://w3id.org/entente/graph/claims>"),
-    (claim("id:russia ent:friendlyWith id:israel .", extra="claim:entity-iran { id:iran ent:allyOf id:russia . }"),
+    (_one_fact_and("claim:entity-iran { id:iran ent:allyOf id:russia . }"),
      "article's own graph <https://w3id.org/entente/claim/entity-iran>"),
-    (claim("id:russia ent:friendlyWith id:israel .", extra="ent:friendlyWith rdfs:label \"enemy of\"@en ."),
+    (_one_fact_and("ent:friendlyWith rdfs:label \"enemy of\"@en ."),
      "redefines the ontology term <https://w3id.org/entente/ontology#friendlyWith>"),
-    (claim("id:russia ent:friendlyWith id:israel .", extra="ent:NewThing a <http://www.w3.org/2002/07/owl#Class> ."),
+    (_one_fact_and("ent:NewThing a <http://www.w3.org/2002/07/owl#Class> ."),
      "redefines the ontology term"),
-    (claim("id:russia ent:friendlyWith id:israel .", extra="claim:entity-iran ent:modality ent:Hedged ."),
+    (_one_fact_and("claim:entity-iran ent:modality ent:Hedged ."),
      "describes the article's own claim"),
-    (claim("id:russia ent:friendlyWith id:israel .", extra="span:262-266 nif:anchorOf \"Iraq\" ."),
+    (_one_fact_and("span:262-266 nif:anchorOf \"Iraq\" ."),
      "describes the article's own span"),
-    (claim("id:russia ent:friendlyWith id:israel .",
-           extra="<https://w3id.org/entente/contribution/20200101T000000Z-abcdef01#c1> { id:iran ent:allyOf id:russia . }"),
+    (_one_fact_and("<https://w3id.org/entente/contribution/20200101T000000Z-abcdef01#c1> { id:iran ent:allyOf id:russia . }"),
      "reuses another contribution's graph"),
-    (claim("id:russia ent:friendlyWith id:israel .", extra="<http://example.org/mine> { id:iran ent:allyOf id:russia . }"),
+    (_one_fact_and("<http://example.org/mine> { id:iran ent:allyOf id:russia . }"),
      "lies outside the contribution"),
-    (claim("id:russia ent:friendlyWith id:israel .", extra="<https://w3id.org/entente/sentence/3> rdfs:comment \"x\" ."),
+    (_one_fact_and("<https://w3id.org/entente/sentence/3> rdfs:comment \"x\" ."),
      "describes the article's own sentence"),
-    (claim("id:russia ent:friendlyWith id:israel .", extra="graph:article rdfs:comment \"x\" ."),
+    (_one_fact_and("graph:article rdfs:comment \"x\" ."),
      "describes the article's own graph"),
-    (claim("id:russia ent:friendlyWith id:israel .",
-           extra="<https://w3id.org/entente/contribution/20200101T000000Z-abcdef01#c1> ent:modality ent:Hedged ."),
+    (_one_fact_and("<https://w3id.org/entente/contribution/20200101T000000Z-abcdef01#c1> ent:modality ent:Hedged ."),
      "belongs to another contribution"),
-    (claim("id:russia ent:friendlyWith id:israel .", extra="_:g { id:iran ent:allyOf id:russia . }"),
+    (_one_fact_and("_:g { id:iran ent:allyOf id:russia . }"),
      "blank-node graph name"),
     (PREFIXES.encode() + b"# nothing\n", "holds no triples"),
 ])
