@@ -8,6 +8,7 @@ Rows come back as pyoxigraph terms; this module turns them into strings at once.
 
 from __future__ import annotations
 
+import functools
 import re
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -484,10 +485,12 @@ class Example:
     query: str
 
 
-def examples(directory: Path = COMPETENCY_DIR) -> list[Example]:
+@functools.lru_cache(maxsize=None)
+def examples(directory: Path = COMPETENCY_DIR) -> tuple[Example, ...]:
     """The competency questions (docs/competency/*.rq). The leading `#` comment is the question: the
     title runs to its first question mark (or is its first line); the rest is the description.
-    Lines such as `# expect: none` are instructions for tests and are not shown."""
+    Lines such as `# expect: none` are instructions for tests and are not shown.
+    Read once per process (the files ship with the code), not on every page request."""
     found = []
     for path in sorted(Path(directory).glob("*.rq")) if Path(directory).is_dir() else []:
         text = path.read_text(encoding="utf-8")
@@ -505,4 +508,4 @@ def examples(directory: Path = COMPETENCY_DIR) -> list[Example]:
         cut = prose.find("?") + 1 or len(comments[0]) if comments else 0
         title = prose[:cut].strip() or path.stem
         found.append(Example(path.stem, title, prose[cut:].strip(), text))
-    return found
+    return tuple(found)
