@@ -241,9 +241,8 @@ def validate(data: rdflib.Dataset | rdflib.Graph, *, with_ontology: bool = True,
         data = ds
     extra = claim_graph_results(data)
     union = _CachingGraph()
-    for triple in (data.triples((None, None, None)) if not isinstance(data, rdflib.Dataset)
-                   else (q[:3] for q in data.quads((None, None, None, None)))):
-        union.add(triple)
+    for q in data.quads((None, None, None, None)):    # `data` is a Dataset by now
+        union.add(q[:3])
     text = load_article_text() if article_text is None else article_text
     union.add((ARTICLE, NIF.isString, Literal(text)))
     shapes = _load_shapes_cached()
