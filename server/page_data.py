@@ -13,7 +13,7 @@ import re
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from . import iris
+from . import describe, iris
 from .settings import PROJECT_ROOT
 
 RDF_TYPE = "http://www.w3.org/1999/02/22-rdf-syntax-ns#type"
@@ -241,8 +241,9 @@ def graph_content(store, graph: str, limit: int = GRAPH_PAGE_LIMIT) -> GraphCont
 
 
 def incoming_query(iri: str) -> str:
-    """A query for every statement pointing at `iri` (linked from pages that show only the first ones)."""
-    return f"SELECT ?subject ?property ?graph WHERE {{ GRAPH ?graph {{ ?subject ?property <{iri}> }} }}\nORDER BY ?property ?subject"
+    """A query for every statement pointing at `iri` (linked from pages that show only the first ones):
+    the one the RDF documents link to, put in reading order."""
+    return describe.incoming_query(iri) + "\nORDER BY ?property ?subject"
 
 
 # --- the home page ------------------------------------------------------------------------------------
