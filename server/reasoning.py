@@ -43,6 +43,7 @@ MODALITY_SLUGS = {"ArticleVoice": "article-voice", "DirectQuote": "quoted", "Ind
 OWL2_DATATYPES = {XSD[t] for t in ("string", "integer", "nonNegativeInteger", "positiveInteger", "decimal",
                                    "double", "float", "boolean", "dateTime", "dateTimeStamp", "anyURI",
                                    "int", "long", "short", "byte")} | {RDF.langString, RDF.PlainLiteral, None}
+SCHEMA_KINDS = ("class", "object", "data", "annotation")
 owlready2.reasoning.JAVA_MEMORY = 1000
 
 
@@ -116,16 +117,8 @@ def reason(ds: rdflib.Dataset, when: datetime.datetime | None = None) -> Result:
     all_facts = set().union(*(p.facts for p in parts)) if parts else set()
     terms = _ontology_terms(ontology)
 
-    world_graph = rdflib.Graph()
-    for t in ontology:
-        if t[1] != OWL.imports:  # never fetch imports from the web
-            world_graph.add(t)
-    _add_facts(world_graph, all_facts, terms, rename=None)
-    for i, part in enumerate(parts):
-        _add_facts(world_graph, part.facts, terms, rename=f"{RENAMED}{i}:")
-
     start = time.perf_counter()
-    world = _run_hermit(world_graph)
+    world = _run_hermit(reasoner_input(ontology, parts, terms))
     seconds = time.perf_counter() - start
 
     asserted = {q[:3] for q in ds.quads((None, None, None, None))}
@@ -146,6 +139,19 @@ def reason(ds: rdflib.Dataset, when: datetime.datetime | None = None) -> Result:
     return Result(graphs, parts, total, seconds, individuals)
 
 
+def reasoner_input(ontology: rdflib.Graph, parts: list[Partition], terms) -> rdflib.Graph:
+    """What HermiT reads: the ontology without owl:imports (never fetched from the web) and without
+    punning, all facts merged, and one renamed copy of the facts per partition."""
+    g = rdflib.Graph()
+    for t in ontology:
+        if t[1] != OWL.imports and not _puns(t, terms):
+            g.add(t)
+    _add_facts(g, set().union(*(p.facts for p in parts)) if parts else set(), terms, rename=None)
+    for i, part in enumerate(parts):
+        _add_facts(g, part.facts, terms, rename=f"{RENAMED}{i}:")
+    return g
+
+
 def _ontology_terms(ontology: rdflib.Graph) -> dict[URIRef, str]:
     """Declared classes and properties of the ontology, by kind."""
     kinds = {}
@@ -157,6 +163,18 @@ def _ontology_terms(ontology: rdflib.Graph) -> dict[URIRef, str]:
     return kinds
 
 
+def _puns(triple, terms) -> bool:
+    """A property assertion with a class or property as subject or value (OWL 2 punning, e.g. the
+    Wikidata alignment records' `ent:linkSubject ent:holdsPost`). Owlready2 keeps one Python object
+    per IRI, so a punned property gets reparented under owl:Thing after HermiT runs, in an order that
+    depends on hash seeds, and its super-properties' values (org:holds) come and go from run to run.
+    The records say nothing HermiT needs, so they are left out of its input."""
+    s, p, o = triple
+    if terms.get(p) not in ("object", "data"):
+        return False
+    return terms.get(s) in SCHEMA_KINDS or terms.get(o) in SCHEMA_KINDS
+
+
 def _add_facts(g: rdflib.Graph, facts, terms, rename: str | None) -> None:
     """Facts HermiT can take: types with declared classes, declared object/datatype properties."""
     def r(node):
@@ -165,6 +183,8 @@ def _add_facts(g: rdflib.Graph, facts, terms, rename: str | None) -> None:
         return node
 
     for s, p, o in facts:
+        if _puns((s, p, o), terms):
+            continue
         if p == RDF.type:
             if terms.get(o) == "class":
                 g.add((r(s), RDF.type, o))
