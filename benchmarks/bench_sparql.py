@@ -1,275 +1,259 @@
-"""Benchmark Entente's SPARQL endpoint against its peers, side by side, on the same data and queries.
+"""Entente against Oxigraph's server, Virtuoso and rdflib-endpoint, side by side, in one run.
 
-Peers (installed by benchmarks/peers.sh into their own virtualenv):
-  * oxigraph      — Oxigraph's own HTTP server (same engine and version as our pyoxigraph), read-only,
-                    --union-default-graph so that it answers the same queries the same way;
-  * rdflib-endpoint — rdflib's SPARQL evaluator behind FastAPI/uvicorn.
-Entente runs as users run it: `entente serve` (gunicorn, its default workers, per-query process isolation).
+For each dataset (the built one, and generated graphs of the same shape at the sizes asked for), each
+server is started on it in turn (its load time measured), every query is asked once to count its rows
+(the counts are compared between servers), then driven by `wrk` with keep-alive at each number of
+connections; after its runs the server's memory (RSS and PSS of its whole process tree) is read. The
+tables give requests/s, p50 and p99 latency and the ratio Entente ÷ each peer (above 1: Entente is
+faster). Nothing asserts a time: these are figures to read (see docs/benchmarks.md).
 
-Data: the built dataset (build/entente.trig) and, with --scale N, the same plus N synthetic claims shaped
-like the article's (a claim graph with one fact, its metadata and an evidence span), so that the figures
-also say something about a graph bigger than one article.
-
-Prints, per server and query: median and p95 latency (sequential, keep-alive), requests per second under
---clients concurrent clients, resident memory of the server's process tree after the run, and the ratio to
-Oxigraph. It checks that every server gives the same number of answers, and says so when one does not.
-Nothing here asserts a time: the figures are for reading (these machines are shared and noisy).
-
-    bash benchmarks/peers.sh
-    .venv/bin/python benchmarks/bench_sparql.py [--scale 100000] [--repeat 100] [--clients 4]
+    bash benchmarks/peers.sh                       # the peers' own virtualenv (oxigraph, rdflib-endpoint)
+    .venv/bin/entente build                        # build/entente.trig, the real dataset
+    .venv/bin/python benchmarks/bench_sparql.py --sizes real,3000,1000000 --duration 5
 """
 
 from __future__ import annotations
 
 import argparse
+import math
 import os
-import signal
-import socket
-import statistics
+import re
 import subprocess
 import sys
 import tempfile
-import threading
 import time
-from dataclasses import dataclass, field
+import urllib.parse
 from pathlib import Path
 
 import requests
 
-ROOT = Path(__file__).resolve().parent.parent
-PEERS = ROOT / "benchmarks" / ".venv-peers" / "bin"
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+import generate  # noqa: E402
+import servers  # noqa: E402
+
+ROOT = servers.ROOT
+ACCEPT = "application/sparql-results+json"
 PREFIXES = """PREFIX ent: <https://w3id.org/entente/ontology#>
-PREFIX id: <https://w3id.org/entente/id/>
 PREFIX nif: <http://persistence.uni-leipzig.org/nlp2rdf/ontologies/nif-core#>
 PREFIX rdfs: <http://www.w3.org/2000/01/rdf-schema#>
 """
-
-QUERIES = {
-    "describe-iran": "SELECT ?p ?o WHERE { id:iran ?p ?o }",
-    "iran-finances": "SELECT ?what WHERE { ?who ent:finances ?what }",
-    "who-says-where": """SELECT ?s ?o ?who ?quote ?begin WHERE {
-        GRAPH ?c { ?s ent:finances ?o }
-        ?c ent:assertedBy ?who ; ent:evidence ?span .
+# The fixed mix. {target} is a well-connected entity and {word} a word in some labels of the dataset.
+MIX = {
+    "describe": "SELECT ?p ?o WHERE { <{target}> ?p ?o }",
+    "two-hop": "SELECT ?x ?p ?y WHERE { ?x ent:partOf <{target}> . ?x ?p ?y }",
+    "label-search": 'SELECT ?s ?label WHERE { ?s rdfs:label ?label FILTER(CONTAINS(LCASE(STR(?label)), "{word}")) }',
+    "group-by": "SELECT ?m (COUNT(?c) AS ?n) WHERE { ?c a ent:Claim ; ent:modality ?m } GROUP BY ?m ORDER BY ?m",
+    "optional-lang": """SELECT ?x ?en ?fr WHERE { ?x ent:partOf <{target}> .
+        OPTIONAL { ?x rdfs:label ?en FILTER(LANG(?en) = "en") }
+        OPTIONAL { ?x rdfs:label ?fr FILTER(LANG(?fr) = "fr") } }""",
+    "property-path": "SELECT DISTINCT ?x WHERE { ?x (ent:partOf|ent:governs)+ <{target}> }",
+    "provenance": """SELECT ?claim ?p ?o ?who ?modality ?quote ?begin WHERE {
+        GRAPH ?claim { <{target}> ?p ?o }
+        ?claim a ent:Claim ; ent:assertedBy ?who ; ent:modality ?modality ; ent:evidence ?span .
         ?span nif:anchorOf ?quote ; nif:beginIndex ?begin }""",
-    "types-count": "SELECT ?type (COUNT(?s) AS ?n) WHERE { ?s a ?type } GROUP BY ?type ORDER BY DESC(?n) ?type",
-    "label-search": """SELECT ?s ?label WHERE { ?s rdfs:label ?label
-        FILTER(CONTAINS(LCASE(STR(?label)), "iran")) } ORDER BY ?s ?label""",
-    "claims-by-modality": """SELECT ?m (COUNT(?c) AS ?n) WHERE { ?c ent:modality ?m } GROUP BY ?m""",
 }
+REAL = {"target": "https://w3id.org/entente/id/iran", "word": "iran"}
+GENERATED = {"target": generate.TARGET, "word": generate.WORD}
 
 
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
+def competency_questions() -> dict[str, str]:
+    return {f"cq{p.name[2:4]}": p.read_text(encoding="utf-8")
+            for p in sorted((ROOT / "docs" / "competency").glob("cq*.rq"))}
 
 
-def synthetic_claims(n: int) -> str:
-    """N claims shaped like the article's: a fact graph, its metadata and an evidence span."""
-    lines = ["@prefix ent: <https://w3id.org/entente/ontology#> .",
-             "@prefix id: <https://w3id.org/entente/id/> .",
-             "@prefix nif: <http://persistence.uni-leipzig.org/nlp2rdf/ontologies/nif-core#> .",
-             "@prefix rdfs: <http://www.w3.org/2000/01/rdf-schema#> ."]
-    for i in range(n):
-        c = f"<https://w3id.org/entente/claim/synthetic-{i}>"
-        span = f"<https://w3id.org/entente/span/synthetic-{i}>"
-        lines.append(f'{c} {{ id:synthetic-{i} a ent:Organization ; rdfs:label "Synthetic org {i}"@en ; '
-                     f"ent:finances id:synthetic-{(i * 7919) % n} . }}")
-        lines.append(f"<https://w3id.org/entente/graph/claims> {{ {c} a ent:Claim ; ent:modality ent:ArticleVoice ; "
-                     f"ent:assertedBy id:synthetic-source ; ent:evidence {span} . "
-                     f'{span} nif:anchorOf "synthetic quote {i}" ; nif:beginIndex {i} ; nif:endIndex {i + 1} . }}')
+def queries_for(dataset: str, which: list[str], cq_everywhere: bool) -> dict[str, str]:
+    values = REAL if dataset == "real" else GENERATED
+    chosen = {name: PREFIXES + text.replace("{target}", values["target"]).replace("{word}", values["word"])
+              for name, text in MIX.items()}
+    if dataset == "real" or cq_everywhere:
+        chosen.update(competency_questions())
+    if which != ["all"]:
+        wanted = set(which)
+        chosen = {n: q for n, q in chosen.items() if n in wanted or ("mix" in wanted and n in MIX)
+                  or ("cq" in wanted and n.startswith("cq"))}
+    return chosen
+
+
+def count_rows(url: str, query: str, timeout: float) -> tuple[int, float]:
+    """(rows, seconds) of one answer; an ASK answer counts as one row."""
+    t = time.perf_counter()
+    r = requests.get(url, params={"query": query}, headers={"Accept": ACCEPT}, timeout=timeout)
+    seconds = time.perf_counter() - t
+    r.raise_for_status()
+    data = r.json()
+    return (1 if "boolean" in data else len(data["results"]["bindings"])), seconds
+
+
+_UNITS = {"us": 1e-3, "ms": 1.0, "s": 1e3, "m": 6e4}
+
+
+def _ms(text: str) -> float:
+    m = re.fullmatch(r"([\d.]+)(us|ms|s|m)", text)
+    return float(m.group(1)) * _UNITS[m.group(2)] if m else math.nan
+
+
+def drive(url: str, query: str, connections: int, duration: float, timeout: float) -> dict:
+    """wrk with keep-alive: requests/s, p50 and p99 latency (ms), and how many answers were not 2xx."""
+    target = url + ("&" if "?" in url else "?") + "query=" + urllib.parse.quote(query, safe="")
+    out = subprocess.run(["wrk", "-t1", f"-c{connections}", f"-d{max(1, int(duration))}s", f"--timeout={timeout:g}s",
+                          "--latency", "-H", f"Accept: {ACCEPT}", target],
+                         capture_output=True, text=True, timeout=duration + timeout + 30)
+    text = out.stdout
+    figures = {"rps": math.nan, "p50": math.nan, "p99": math.nan, "bad": 0}
+    if m := re.search(r"Requests/sec:\s+([\d.]+)", text):
+        figures["rps"] = float(m.group(1))
+    for pct in ("50", "99"):
+        if m := re.search(rf"^\s+{pct}(?:\.000)?%\s+(\S+)", text, re.M):
+            figures[f"p{pct}"] = _ms(m.group(1))
+    if m := re.search(r"Non-2xx or 3xx responses: (\d+)", text):
+        figures["bad"] += int(m.group(1))
+    if m := re.search(r"Socket errors: connect (\d+), read (\d+), write (\d+), timeout (\d+)", text):
+        figures["bad"] += int(m.group(1)) + int(m.group(3)) + int(m.group(4))
+    if out.returncode != 0 or math.isnan(figures["rps"]):
+        figures["error"] = (out.stderr or text).strip()[-200:]
+    return figures
+
+
+def measure(name: str, dataset: Path, work: Path, queries: dict, args) -> dict:
+    server_work = work / name
+    server_work.mkdir()
+    result = {"queries": {}}
+    try:
+        server = servers.STARTERS[name](dataset, server_work, args.timeout)
+    except Exception as e:  # noqa: BLE001 — a peer that cannot start is reported, the others still run
+        print(f"  {name}: did not start: {e}", flush=True)
+        result["error"] = str(e)[:200]
+        return result
+    result["load_s"] = server.load_s
+    print(f"  {name}: up in {server.load_s:.1f} s", flush=True)
+    try:
+        for qname, query in queries.items():
+            entry = result["queries"][qname] = {}
+            try:
+                entry["rows"], first = count_rows(server.url, query, args.timeout)
+            except (requests.RequestException, ValueError, KeyError) as e:
+                entry["error"] = f"{type(e).__name__}: {str(e)[:120]}"
+                print(f"  {name} {qname}: {entry['error']}", flush=True)
+                continue
+            if first > args.slow:
+                entry["slow_s"] = first
+                print(f"  {name} {qname}: {entry['rows']} rows, first answer {first:.1f} s: not driven", flush=True)
+                continue
+            for c in args.connections:
+                entry[c] = drive(server.url, query, c, args.duration, args.timeout)
+            print(f"  {name} {qname}: {entry['rows']} rows, " + ", ".join(
+                f"c={c} {entry[c]['rps']:.0f} req/s" for c in args.connections), flush=True)
+        result["rss"], result["pss"] = server.memory_mib()
+    finally:
+        server.stop()
+    return result
+
+
+def fmt_cell(entry: dict, c: int) -> str:
+    if "error" in entry:
+        return "error"
+    if "slow_s" in entry:
+        return f"first {entry['slow_s']:.1f} s"
+    f = entry.get(c, {})
+    if "error" in f or math.isnan(f.get("rps", math.nan)):
+        return "error"
+    bad = f" ({f['bad']} failed)" if f["bad"] else ""
+    return f"{f['rps']:,.0f} ({f['p50']:.2f} / {f['p99']:.2f}){bad}"
+
+
+def ratio(a: dict, b: dict, c: int) -> float:
+    try:
+        x, y = a[c]["rps"], b[c]["rps"]
+    except KeyError:
+        return math.nan
+    return x / y if y and not (a[c]["bad"] or b[c]["bad"]) else math.nan
+
+
+def report(title: str, results: dict, queries: dict, connections: list[int]) -> str:
+    names = list(results)
+    peers = [n for n in names if n != "entente"]
+    lines = [f"### {title}", "",
+             "| server | load (s) | RSS (MiB) | PSS (MiB) |", "|---|---|---|---|"]
+    for n in names:
+        r = results[n]
+        if "error" in r:
+            lines.append(f"| {n} | did not start: {r['error'][:80]} | | |")
+        else:
+            lines.append(f"| {n} | {r['load_s']:.1f} | {r.get('rss', math.nan):.0f} | {r.get('pss', math.nan):.0f} |")
+    lines += ["", "req/s (p50 / p99 ms) with keep-alive; ratio = Entente's req/s ÷ the peer's (above 1: Entente faster).", "",
+              "| query | rows | conns | " + " | ".join(names) + " | " + " | ".join(f"E÷{p}" for p in peers) + " |",
+              "|---" * (3 + len(names) + len(peers)) + "|"]
+    logs = {p: [] for p in peers}
+    for q in queries:
+        entries = {n: results[n].get("queries", {}).get(q, {}) for n in names}
+        rows = {n: e["rows"] for n, e in entries.items() if "rows" in e}
+        rows_cell = str(next(iter(rows.values()))) if len(set(rows.values())) == 1 else \
+            "differ: " + ", ".join(f"{n} {v}" for n, v in rows.items())
+        for c in connections:
+            ratios = []
+            for p in peers:
+                value = ratio(entries["entente"], entries[p], c) if "entente" in entries else math.nan
+                if not math.isnan(value) and rows.get(p) == rows.get("entente"):
+                    logs[p].append(math.log(value))
+                ratios.append("—" if math.isnan(value) else f"{value:.2f}")
+            lines.append(f"| {q} | {rows_cell if c == connections[0] else ''} | {c} | "
+                         + " | ".join(fmt_cell(entries[n], c) for n in names) + " | " + " | ".join(ratios) + " |")
+    lines.append("| geometric mean | | | " + " | " * (len(names) - 1) + " | " + " | ".join(
+        f"{math.exp(sum(v) / len(v)):.2f}" if v else "—" for v in logs.values()) + " |")
     return "\n".join(lines) + "\n"
 
 
-@dataclass
-class Server:
-    name: str
-    url: str                       # the SPARQL endpoint
-    process: subprocess.Popen
-    figures: dict = field(default_factory=dict)
+def dataset_file(size: str, work: Path, seed: int) -> tuple[Path, str]:
+    if size == "real":
+        path = ROOT / "build" / "entente.trig"
+        if not path.exists():
+            raise SystemExit(f"{path} not found: run `.venv/bin/entente build` first")
+        import pyoxigraph as ox
 
-    def rss_mib(self) -> float:
-        """Resident memory of the whole process group (gunicorn master + workers, and the like)."""
-        out = subprocess.run(["ps", "-o", "rss=", "-g", str(self.process.pid)], capture_output=True, text=True)
-        return sum(int(x) for x in out.stdout.split()) / 1024
-
-    def stop(self) -> None:
-        try:
-            os.killpg(self.process.pid, signal.SIGTERM)
-            self.process.wait(timeout=20)
-        except (ProcessLookupError, subprocess.TimeoutExpired):
-            os.killpg(self.process.pid, signal.SIGKILL)
+        n = len(set(ox.parse(path=str(path), format=ox.RdfFormat.TRIG)))
+        return path, f"the real dataset (build/entente.trig), {n:,} triples"
+    path = work / f"generated-{size}.trig"
+    with open(path, "w", encoding="utf-8") as out:
+        n = generate.generate(int(size), seed, out)
+    return path, f"generated, {int(size):,} asked, {n:,} written (seed {seed})"
 
 
-def wait_until_up(server: Server, timeout: float = 300) -> Server:
-    deadline = time.time() + timeout
-    while time.time() < deadline:
-        if server.process.poll() is not None:
-            raise SystemExit(f"{server.name} exited with {server.process.returncode}")
-        try:
-            r = requests.get(server.url, params={"query": "ASK {}"},
-                             headers={"Accept": "application/sparql-results+json"}, timeout=2)
-            if r.status_code == 200:
-                return server
-        except requests.RequestException:
-            pass
-        time.sleep(0.3)
-    server.stop()
-    raise SystemExit(f"{server.name} did not come up")
-
-
-def start(name: str, args: list[str], url: str, log: Path) -> Server:
-    proc = subprocess.Popen(args, cwd=ROOT, stdout=open(log, "wb"), stderr=subprocess.STDOUT,
-                            start_new_session=True, env={**os.environ, "PYTHONUNBUFFERED": "1"})
-    return wait_until_up(Server(name, url, proc))
-
-
-def start_entente(dataset: Path, work: Path) -> Server:
-    port = free_port()
-    args = [str(ROOT / ".venv" / "bin" / "entente"), "serve", "--host", "127.0.0.1", "--port", str(port),
-            "--data-dir", str(work / "entente"), "--dataset", str(dataset), "--max-results", "1000000"]
-    return start("entente", args, f"http://127.0.0.1:{port}/sparql", work / "entente.log")
-
-
-def start_oxigraph(dataset: Path, work: Path) -> Server:
-    port = free_port()
-    location = work / "oxigraph"
-    subprocess.run([str(PEERS / "oxigraph"), "load", "--location", str(location), "--file", str(dataset)],
-                   check=True, capture_output=True)
-    args = [str(PEERS / "oxigraph"), "serve-read-only", "--location", str(location),
-            "--bind", f"127.0.0.1:{port}", "--union-default-graph"]
-    return start("oxigraph", args, f"http://127.0.0.1:{port}/query", work / "oxigraph.log")
-
-
-def start_rdflib_endpoint(dataset: Path, work: Path) -> Server:
-    port = free_port()
-    args = [str(PEERS / "rdflib-endpoint"), "serve", str(dataset), "--host", "127.0.0.1", "--port", str(port)]
-    return start("rdflib-endpoint", args, f"http://127.0.0.1:{port}/", work / "rdflib-endpoint.log")
-
-
-def ask(session: requests.Session, url: str, query: str, timeout: float) -> tuple[float, int]:
-    """One query; returns (seconds, number of result rows)."""
-    t = time.perf_counter()
-    r = session.post(url, data={"query": PREFIXES + query},
-                     headers={"Accept": "application/sparql-results+json"}, timeout=timeout)
-    elapsed = time.perf_counter() - t
-    r.raise_for_status()
-    return elapsed, len(r.json()["results"]["bindings"])
-
-
-def measure(server: Server, repeat: int, clients: int, timeout: float, slow: float, budget: float) -> None:
-    """Latency per query (at most `repeat` runs or `budget` seconds); a query whose first answer takes
-    longer than `slow` seconds is not repeated."""
-    session = requests.Session()
-    for name, query in QUERIES.items():
-        try:
-            first, rows = ask(session, server.url, query, timeout)
-            if first > slow:
-                server.figures[name] = {"slow_s": first, "rows": rows}
-                print(f"  {server.name} {name}: first answer {first:.1f} s, not repeated", flush=True)
-                continue
-            for _ in range(2):
-                ask(session, server.url, query, timeout)
-            times = []
-            started = time.perf_counter()
-            for _ in range(repeat):
-                seconds, rows = ask(session, server.url, query, timeout)
-                times.append(seconds)
-                if time.perf_counter() - started > budget:
-                    break
-            times.sort()
-            server.figures[name] = {"median_ms": 1000 * statistics.median(times),
-                                    "p95_ms": 1000 * times[int(0.95 * (len(times) - 1))], "rows": rows}
-            print(f"  {server.name} {name}: median {server.figures[name]['median_ms']:.2f} ms", flush=True)
-        except (requests.RequestException, ValueError, KeyError) as e:
-            server.figures[name] = {"error": f"{type(e).__name__}: {str(e)[:80]}"}
-    fast = [q for n, q in QUERIES.items() if "median_ms" in server.figures[n]]
-    server.figures["throughput_rps"] = throughput(server, fast, budget, clients, timeout)
-    server.figures["rss_mib"] = server.rss_mib()
-
-
-def throughput(server: Server, queries: list[str], budget: float, clients: int, timeout: float) -> float:
-    """Requests per second with `clients` threads cycling through the (not slow) queries for `budget` seconds."""
-    done, errors = [], []
-    stop_at = time.perf_counter() + budget
-
-    def client() -> None:
-        session = requests.Session()
-        while time.perf_counter() < stop_at:
-            for query in queries:
-                try:
-                    ask(session, server.url, query, timeout)
-                    done.append(1)
-                except requests.RequestException as e:
-                    errors.append(e)
-
-    threads = [threading.Thread(target=client) for _ in range(clients)]
-    t = time.perf_counter()
-    for th in threads:
-        th.start()
-    for th in threads:
-        th.join()
-    return len(done) / (time.perf_counter() - t) if done else 0.0
-
-
-def report(servers: list[Server]) -> None:
-    base = next((s for s in servers if s.name == "oxigraph"), servers[0])
-    print(f"\n{'query':<20}" + "".join(f"{s.name:>30}" for s in servers))
-    for name in QUERIES:
-        cells = []
-        for s in servers:
-            f = s.figures.get(name, {})
-            if "error" in f:
-                cells.append(f"{'error':>30}")
-                continue
-            if "slow_s" in f:
-                cells.append(f"first answer {f['slow_s']:.1f} s, not repeated".rjust(30))
-                continue
-            ratio = f["median_ms"] / base.figures[name]["median_ms"] if "median_ms" in base.figures.get(name, {}) else float("nan")
-            cells.append(f"{f['median_ms']:8.2f} ms p95 {f['p95_ms']:7.2f} ×{ratio:5.2f}".rjust(30))
-        print(f"{name:<20}" + "".join(cells))
-        rows = {s.name: s.figures.get(name, {}).get("rows") for s in servers}
-        if len({r for r in rows.values() if r is not None}) > 1:
-            print(f"{'':<20}  rows differ: {rows}")
-    print(f"{'throughput (req/s)':<20}" + "".join(f"{s.figures['throughput_rps']:>30.1f}" for s in servers)
-          + "   (fast queries only)" * any("slow_s" in f for s in servers for f in s.figures.values() if isinstance(f, dict)))
-    print(f"{'memory (MiB RSS)':<20}" + "".join(f"{s.figures['rss_mib']:>30.1f}" for s in servers))
-
-
-def main() -> int:
+def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("--dataset", type=Path, default=ROOT / "build" / "entente.trig")
-    parser.add_argument("--scale", type=int, default=0, help="add N synthetic claims")
-    parser.add_argument("--repeat", type=int, default=100)
-    parser.add_argument("--clients", type=int, default=4)
-    parser.add_argument("--timeout", type=float, default=120)
-    parser.add_argument("--slow", type=float, default=5, help="seconds after which a query is not repeated")
-    parser.add_argument("--budget", type=float, default=15, help="seconds per query, and for the throughput run")
-    parser.add_argument("--peers", default="entente,oxigraph,rdflib-endpoint")
-    args = parser.parse_args()
-    if not args.dataset.exists():
-        raise SystemExit(f"{args.dataset} not found: run `entente build` first")
+    parser.add_argument("--sizes", default="real,3000,1000000",
+                        help="datasets: 'real' and/or triple counts of generated graphs")
+    parser.add_argument("--peers", default="entente,oxigraph,virtuoso,rdflib-endpoint")
+    parser.add_argument("--connections", default="1,8")
+    parser.add_argument("--duration", type=int, default=5, help="seconds of wrk per query and connection count (whole)")
+    parser.add_argument("--queries", default="all", help="all, mix, cq, or query names (comma-separated)")
+    parser.add_argument("--cq-everywhere", action="store_true",
+                        help="also run the competency questions on generated data (by default only on the real)")
+    parser.add_argument("--timeout", type=float, default=60, help="seconds per answer")
+    parser.add_argument("--slow", type=float, default=5, help="a query whose first answer takes longer is not driven")
+    parser.add_argument("--seed", type=int, default=1)
+    parser.add_argument("--markdown", type=Path, help="also write the tables to this file")
+    args = parser.parse_args(argv)
+    args.connections = [int(c) for c in args.connections.split(",")]
+    peers = args.peers.split(",")
+    unknown = [p for p in peers if p not in servers.STARTERS]
+    if unknown:
+        raise SystemExit(f"unknown server(s) {', '.join(unknown)}; choose from {', '.join(servers.STARTERS)}")
+    command = "benchmarks/bench_sparql.py " + " ".join(argv if argv is not None else sys.argv[1:])
+    out = [f"`{command}` — {time.strftime('%Y-%m-%d %H:%M UTC', time.gmtime())}, {os.cpu_count()} cores, "
+           f"load average {os.getloadavg()[0]:.1f} at the start\n"]
     with tempfile.TemporaryDirectory(prefix="entente-bench-") as tmp:
-        work = Path(tmp)
-        dataset = args.dataset
-        if args.scale:
-            dataset = work / "scaled.trig"
-            dataset.write_text(args.dataset.read_text(encoding="utf-8") + synthetic_claims(args.scale), encoding="utf-8")
-        n_lines = sum(1 for _ in open(dataset, encoding="utf-8"))
-        print(f"dataset {dataset.name}: {dataset.stat().st_size / 1e6:.1f} MB, {n_lines} lines; "
-              f"{args.repeat} sequential runs per query, {args.clients} concurrent clients; cpus={os.cpu_count()}")
-        starters = {"entente": start_entente, "oxigraph": start_oxigraph, "rdflib-endpoint": start_rdflib_endpoint}
-        servers = []
-        for name in args.peers.split(","):
-            t = time.perf_counter()
-            server = starters[name](dataset, work)
-            print(f"{name}: up in {time.perf_counter() - t:.1f} s at {server.url}", flush=True)
-            try:
-                measure(server, args.repeat, args.clients, args.timeout, args.slow, args.budget)
-            finally:
-                server.stop()
-            servers.append(server)
-        report(servers)
+        for size in args.sizes.split(","):
+            work = Path(tmp) / f"size-{size}"
+            work.mkdir()
+            path, described = dataset_file(size, work, args.seed)
+            queries = queries_for(size, args.queries.split(","), args.cq_everywhere)
+            print(f"dataset {size}: {described}; {len(queries)} queries", flush=True)
+            results = {name: measure(name, path, work, queries, args) for name in peers}
+            table = report(f"{described}", results, queries, args.connections)
+            print("\n" + table, flush=True)
+            out.append(table)
+    if args.markdown:
+        args.markdown.write_text("\n".join(out), encoding="utf-8")
     return 0
 
 

@@ -1,0 +1,218 @@
+"""Start Entente and each peer on a dataset file, on a free port, and measure their memory.
+
+Every server runs in its own session (process group) so that its whole process tree can be measured
+(RSS and PSS, from /proc/<pid>/smaps_rollup) and stopped. `start` returns once the server answers a
+query; the seconds until then are its load time (loading the data included).
+"""
+
+from __future__ import annotations
+
+import os
+import signal
+import socket
+import subprocess
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import requests
+
+ROOT = Path(__file__).resolve().parent.parent
+PEERS = ROOT / "benchmarks" / ".venv-peers" / "bin"
+ENTENTE = ROOT / ".venv" / "bin" / "entente"
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+@dataclass
+class Server:
+    name: str
+    url: str                                   # the SPARQL query endpoint
+    processes: list[subprocess.Popen] = field(default_factory=list)
+    load_s: float = 0.0
+    extra: dict = field(default_factory=dict)  # e.g. the engine's own triple count
+
+    def memory_mib(self) -> tuple[float, float]:
+        """(RSS, PSS) of all processes of the server's sessions, in MiB."""
+        rss = pss = 0
+        for proc in self.processes:
+            out = subprocess.run(["ps", "-o", "pid=", "-s", str(proc.pid)], capture_output=True, text=True)
+            for pid in out.stdout.split():
+                try:
+                    text = Path(f"/proc/{pid}/smaps_rollup").read_text()
+                except OSError:
+                    continue
+                for line in text.splitlines():
+                    if line.startswith("Rss:"):
+                        rss += int(line.split()[1])
+                    elif line.startswith("Pss:"):
+                        pss += int(line.split()[1])
+        return rss / 1024, pss / 1024
+
+    def stop(self) -> None:
+        for proc in self.processes:
+            try:
+                os.killpg(proc.pid, signal.SIGTERM)
+                proc.wait(timeout=30)
+            except ProcessLookupError:
+                pass
+            except subprocess.TimeoutExpired:
+                os.killpg(proc.pid, signal.SIGKILL)
+                proc.wait()
+
+
+def _spawn(args: list[str], log: Path, **kwargs) -> subprocess.Popen:
+    return subprocess.Popen(args, cwd=kwargs.pop("cwd", ROOT), stdout=open(log, "ab"), stderr=subprocess.STDOUT,
+                            stdin=subprocess.DEVNULL, start_new_session=True,
+                            env={**os.environ, "PYTHONUNBUFFERED": "1", **kwargs.pop("env", {})})
+
+
+def _wait_up(server: Server, started: float, timeout: float) -> Server:
+    deadline = started + timeout
+    while time.perf_counter() < deadline:
+        for proc in server.processes:
+            if proc.poll() is not None:
+                server.stop()
+                raise RuntimeError(f"{server.name} exited with {proc.returncode}")
+        try:
+            r = requests.get(server.url, params={"query": "ASK { ?s ?p ?o }"},
+                             headers={"Accept": "application/sparql-results+json"}, timeout=5)
+            if r.status_code == 200:
+                server.load_s = time.perf_counter() - started
+                return server
+        except requests.RequestException:
+            pass
+        time.sleep(0.1)
+    server.stop()
+    raise RuntimeError(f"{server.name} did not answer within {timeout:g} s")
+
+
+def entente(dataset: Path, work: Path, timeout: float, workers: int | None = None, env: dict | None = None) -> Server:
+    """`entente serve` as users run it (its default workers), with the result limit lifted so that
+    large answers are compared, not refused."""
+    port = free_port()
+    args = [str(ENTENTE), "serve", "--host", "127.0.0.1", "--port", str(port), "--data-dir", str(work / "entente"),
+            "--dataset", str(dataset), "--max-results", "10000000"]
+    if workers:
+        args += ["--workers", str(workers)]
+    started = time.perf_counter()
+    proc = _spawn(args, work / "entente.log", env={"ENTENTE_QUERY_TIMEOUT": str(timeout), **(env or {})})
+    return _wait_up(Server("entente", f"http://127.0.0.1:{port}/sparql", [proc]), started, 1800)
+
+
+def oxigraph(dataset: Path, work: Path, timeout: float) -> Server:
+    """Oxigraph's own server (the same engine as our pyoxigraph): bulk load, then serve read-only with
+    the union default graph, as Entente answers by default. Without --timeout-s: in 0.5.13 each query
+    then starts a thread that sleeps for the whole timeout, and under wrk the server runs out of
+    threads within seconds and aborts."""
+    port = free_port()
+    location = work / "oxigraph"
+    started = time.perf_counter()
+    subprocess.run([str(PEERS / "oxigraph"), "load", "--location", str(location), "--file", str(dataset)],
+                   check=True, capture_output=True)
+    proc = _spawn([str(PEERS / "oxigraph"), "serve-read-only", "--location", str(location),
+                   "--bind", f"127.0.0.1:{port}", "--union-default-graph"],
+                  work / "oxigraph.log")
+    return _wait_up(Server("oxigraph", f"http://127.0.0.1:{port}/query", [proc]), started, 600)
+
+
+def rdflib_endpoint(dataset: Path, work: Path, timeout: float) -> Server:
+    """rdflib's SPARQL evaluator behind FastAPI/uvicorn (it parses the file at start-up)."""
+    port = free_port()
+    started = time.perf_counter()
+    proc = _spawn([str(PEERS / "rdflib-endpoint"), "serve", str(dataset), "--host", "127.0.0.1", "--port", str(port)],
+                  work / "rdflib-endpoint.log")
+    return _wait_up(Server("rdflib-endpoint", f"http://127.0.0.1:{port}/", [proc]), started, 1800)
+
+
+VIRTUOSO_INI = """[Database]
+DatabaseFile = {dir}/virtuoso.db
+ErrorLogFile = {dir}/virtuoso.log
+LockFile = {dir}/virtuoso.lck
+TransactionFile = {dir}/virtuoso.trx
+xa_persistent_file = {dir}/virtuoso.pxa
+ErrorLogLevel = 7
+FileExtend = 200
+MaxCheckpointRemap = 2000
+Striping = 0
+TempStorage = TempDatabase
+
+[TempDatabase]
+DatabaseFile = {dir}/virtuoso-temp.db
+TransactionFile = {dir}/virtuoso-temp.trx
+MaxCheckpointRemap = 2000
+Striping = 0
+
+[Parameters]
+ServerPort = 127.0.0.1:{sql_port}
+ServerThreads = 20
+CheckpointInterval = 60
+NumberOfBuffers = {buffers}
+MaxDirtyBuffers = {dirty}
+DirsAllowed = ., {dir}, /usr/share/virtuoso-opensource-7/vad
+VADInstallDir = /usr/share/virtuoso-opensource-7/vad/
+
+[HTTPServer]
+ServerPort = 127.0.0.1:{http_port}
+ServerRoot = {dir}
+ServerThreads = 20
+KeepAliveTimeout = 10
+MaxKeepAlives = 10
+
+[SPARQL]
+ResultSetMaxRows = 10000000
+MaxQueryExecutionTime = {timeout}
+MaxQueryCostEstimationTime = 0
+DefaultQuery = ASK {{ ?s ?p ?o }}
+"""
+
+
+def virtuoso(dataset: Path, work: Path, timeout: float) -> Server:
+    """Virtuoso open source (Debian's virtuoso-opensource 7): a fresh database in a temporary folder on
+    free ports, the dataset converted to N-Quads and put in by Virtuoso's bulk loader (ld_dir +
+    rdf_loader_run + checkpoint). Its SPARQL default graph is the union of all graphs, like Entente's.
+    Buffers: Virtuoso's guidance for about 2 GB of memory (its own figure is 8 KiB a buffer)."""
+    directory = work / "virtuoso"
+    directory.mkdir()
+    sql_port, http_port = free_port(), free_port()
+    (directory / "virtuoso.ini").write_text(VIRTUOSO_INI.format(
+        dir=directory, sql_port=sql_port, http_port=http_port, buffers=170000, dirty=130000, timeout=int(timeout)))
+    started = time.perf_counter()
+    nquads = directory / "data.nq"
+    _to_nquads(dataset, nquads)
+    proc = _spawn(["virtuoso-t", "+foreground", "+configfile", str(directory / "virtuoso.ini")],
+                  work / "virtuoso.out", cwd=directory)
+    server = Server("virtuoso", f"http://127.0.0.1:{http_port}/sparql", [proc])
+    try:
+        _isql(sql_port, f"ld_dir('{directory}', 'data.nq', 'urn:entente:default'); rdf_loader_run(); checkpoint;",
+              deadline=time.perf_counter() + 1800, proc=proc)
+    except Exception:
+        server.stop()
+        raise
+    return _wait_up(server, started, 1800)
+
+
+def _to_nquads(dataset: Path, target: Path) -> None:
+    import pyoxigraph as ox
+
+    fmt = ox.RdfFormat.N_QUADS if dataset.suffix == ".nq" else ox.RdfFormat.TRIG
+    with open(target, "wb") as out:
+        ox.serialize(ox.parse(path=str(dataset), format=fmt), out, format=ox.RdfFormat.N_QUADS)
+
+
+def _isql(port: int, statements: str, deadline: float, proc: subprocess.Popen) -> None:
+    """Run SQL through isql-vt, retrying while the server is still starting."""
+    while True:
+        r = subprocess.run(["isql-vt", str(port), "dba", "dba", f"exec={statements}"], capture_output=True, text=True)
+        if r.returncode == 0 and "Error" not in r.stdout + r.stderr:
+            return
+        if proc.poll() is not None or time.perf_counter() > deadline:
+            raise RuntimeError(f"virtuoso: {statements!r} failed: {(r.stdout + r.stderr)[-500:]}")
+        time.sleep(0.5)
+
+
+STARTERS = {"entente": entente, "oxigraph": oxigraph, "virtuoso": virtuoso, "rdflib-endpoint": rdflib_endpoint}

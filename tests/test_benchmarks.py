@@ -1,0 +1,38 @@
+"""The benchmark runs end to end on tiny settings, so that it cannot rot. It asserts no time: only that
+every server started, answered every query with the same number of rows, and that the table has its
+figures and ratios."""
+
+from __future__ import annotations
+
+import re
+import subprocess
+import sys
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+SERVERS = ("entente", "oxigraph", "virtuoso", "rdflib-endpoint")
+QUERIES = ("describe", "provenance")
+
+
+def test_benchmark_compares_every_server_on_a_tiny_generated_graph(tmp_path):
+    subprocess.run(["bash", str(ROOT / "benchmarks" / "peers.sh")], check=True, timeout=600)
+    table = tmp_path / "bench.md"
+    run = subprocess.run([sys.executable, str(ROOT / "benchmarks" / "bench_sparql.py"), "--sizes", "1000",
+                          "--duration", "1", "--connections", "2", "--queries", ",".join(QUERIES),
+                          "--markdown", str(table)], capture_output=True, text=True, timeout=600)
+    assert run.returncode == 0, run.stdout[-2000:] + run.stderr[-2000:]
+    text = table.read_text(encoding="utf-8")
+    for server in SERVERS:
+        assert re.search(rf"^\| {server} \| [\d.]+ \| \d+ \| \d+ \|$", text, re.M), f"{server} did not start:\n{text}"
+    header = next(line for line in text.splitlines() if line.startswith("| query |"))
+    assert header == "| query | rows | conns | " + " | ".join([*SERVERS, *(f"E÷{s}" for s in SERVERS[1:])]) + " |"
+    for query in QUERIES:
+        rows = [line for line in text.splitlines() if line.startswith(f"| {query} |")]
+        assert len(rows) == 1, text                          # one line per number of connections
+        first = rows[0].split(" | ")
+        assert first[1].isdigit() and int(first[1]) > 0, f"row counts differ or are zero: {rows[0]}"
+        for line in rows:
+            cells = line.strip("| ").split(" | ")
+            figures, ratios = cells[3:3 + len(SERVERS)], cells[3 + len(SERVERS):]
+            assert all(re.fullmatch(r"[\d,]+ \([\d.]+ / [\d.]+\)", f) for f in figures), line
+            assert all(re.fullmatch(r"[\d.]+", r) for r in ratios), line
