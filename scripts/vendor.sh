@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # Fetches the front-end files Entente serves itself (so the query page works offline) from the npm
-# registry and copies them into server/static/vendor/ (gitignored). Safe to run again: it does
+# registry and copies them into server/web/static/vendor/ (gitignored). Safe to run again: it does
 # nothing when the pinned version is already in place.
 #   @zazuko/yasgui 4.6.2 — the SPARQL editor + result viewer of the query page (MIT).
 # The package tarball is kept in a cache (ENTENTE_VENDOR_CACHE, default ~/.cache/entente/npm);
@@ -9,7 +9,7 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 
 YASGUI_VERSION=4.6.2
-dest=server/static/vendor/yasgui
+dest=server/web/static/vendor/yasgui
 stamp="$dest/VERSION"
 
 if [ -f "$stamp" ] && [ "$(cat "$stamp")" = "$YASGUI_VERSION" ] \

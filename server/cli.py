@@ -24,7 +24,7 @@ def main() -> None:
 @click.option("--no-reason", is_flag=True, help="Skip HermiT (faster; publishes no inferred graphs).")
 def build(out: Path | None, no_reason: bool) -> None:
     """Build the published dataset from seeds/, ontology/, data/ and the reasoner."""
-    from . import build as build_module
+    from .graph import build as build_module
 
     settings = Settings.from_env()
     sys.exit(build_module.main(out or settings.dataset, reason=not no_reason))
@@ -35,7 +35,7 @@ def build(out: Path | None, no_reason: bool) -> None:
 @click.option("--format", "rdf_format", default=None, help="RDF format of FILE (default: from its extension).")
 def validate(file: Path | None, rdf_format: str | None) -> None:
     """Validate the built dataset (or FILE, a contribution) against the shapes; non-zero exit on violations."""
-    from . import validation
+    from .graph import validation
 
     settings = Settings.from_env()
     sys.exit(validation.main(file, rdf_format=rdf_format, dataset=settings.dataset))
@@ -62,7 +62,7 @@ def validate(file: Path | None, rdf_format: str | None) -> None:
               help="Seconds for a query that calls SERVICE [ENTENTE_SERVICE_TIMEOUT].")
 def serve(**options) -> None:
     """Load the dataset into the store (idempotently) and serve it with gunicorn."""
-    from . import serving
+    from .web import serving
 
     settings = Settings.from_env(**options)
     sys.exit(serving.main(settings))
@@ -77,6 +77,28 @@ def contribute(file: Path, server_url: str, rdf_format: str | None) -> None:
     from . import client
 
     sys.exit(client.contribute(file, server_url, rdf_format=rdf_format))
+
+
+@main.command("settings-table")
+def settings_table() -> None:
+    """Print the table of docs/settings.md: every setting with its flag, variable, default and help."""
+    click.echo(markdown_table(), nl=False)
+
+
+def markdown_table() -> str:
+    """The table of docs/settings.md, from the one settings table and `entente serve`'s flags."""
+    from . import settings as settings_module
+
+    flags = {}
+    for param in serve.params:
+        if param.name and param.opts:
+            flags[param.name] = " / ".join(f"`{o}`" for o in param.opts + list(param.secondary_opts))
+    lines = ["| setting | `entente serve` flag | environment variable | default | what |",
+             "|---|---|---|---|---|"]
+    for name, var, default, help_text in settings_module.describe():
+        shown = f"`{default}`" if default else "(empty)"
+        lines.append(f"| `{name}` | {flags.get(name, '—')} | `{var}` | {shown} | {help_text} |")
+    return "\n".join(lines) + "\n"
 
 
 if __name__ == "__main__":

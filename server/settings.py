@@ -103,24 +103,3 @@ def describe() -> list[tuple[str, str, str, str]]:
             default = ",".join(default)
         rows.append((f.name, env_var(f), str(default), f.metadata["help"]))
     return rows
-
-
-def markdown_table() -> str:
-    """The table of docs/settings.md: every setting with its `entente serve` flag, variable, default, help."""
-    from .cli import serve
-
-    flags = {}
-    for param in serve.params:
-        if param.name and param.opts:
-            flags[param.name] = " / ".join(f"`{o}`" for o in param.opts + list(param.secondary_opts))
-    lines = ["| setting | `entente serve` flag | environment variable | default | what |",
-             "|---|---|---|---|---|"]
-    for name, var, default, help_text in describe():
-        shown = f"`{default}`" if default else "(empty)"
-        lines.append(f"| `{name}` | {flags.get(name, '—')} | `{var}` | {shown} | {help_text} |")
-    return "\n".join(lines) + "\n"
-
-
-if __name__ == "__main__":      # python -m server.settings > the table in docs/settings.md
-    print(markdown_table(), end="")
-

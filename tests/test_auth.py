@@ -14,7 +14,9 @@ import pickle
 import pytest
 from flask import Flask
 
-from server import auth, errors
+from server.web import auth
+
+from server import errors
 from server.errors import Forbidden, TooManyRequests, Unauthorized
 from server.settings import Settings
 

@@ -8,7 +8,7 @@ from pathlib import Path
 
 import rdflib
 
-from server import iris
+from server.graph import iris
 
 ROOT = Path(__file__).resolve().parent.parent
 SHAPES_DATA = Path(__file__).parent / "data" / "shapes"
@@ -47,7 +47,7 @@ def test_build_is_deterministic(tmp_path):
 
     for name in ("seeds", "data", "ontology", "shapes"):
         shutil.copytree(ROOT / name, tmp_path / name)
-    script = ("import sys; from pathlib import Path; from server import build, validation; "
+    script = ("import sys; from pathlib import Path; from server.graph import build, validation; "
               f"src = Path({str(tmp_path)!r}); build.SEEDS_DIR, build.DATA_DIR, build.ONTOLOGY_DIR = "
               "src / 'seeds', src / 'data', src / 'ontology'; validation.SHAPES_DIR = src / 'shapes'; "
               "sys.exit(build.main(Path(sys.argv[1]), reason=True))")
@@ -101,7 +101,7 @@ def test_validate_without_a_dataset_says_what_to_do(tmp_path):
 
 
 def test_build_fails_on_a_shape_violation_and_writes_nothing(tmp_path, monkeypatch, capsys):
-    from server import build
+    from server.graph import build
 
     data = tmp_path / "data"
     data.mkdir()
@@ -116,7 +116,7 @@ def test_build_fails_on_a_shape_violation_and_writes_nothing(tmp_path, monkeypat
 
 
 def test_build_names_the_file_that_does_not_parse(tmp_path, monkeypatch, capsys):
-    from server import build
+    from server.graph import build
 
     data = tmp_path / "data"
     data.mkdir()
@@ -128,7 +128,7 @@ def test_build_names_the_file_that_does_not_parse(tmp_path, monkeypatch, capsys)
 
 
 def test_build_refuses_triples_in_the_default_graph(tmp_path, monkeypatch, capsys):
-    from server import build
+    from server.graph import build
 
     data = tmp_path / "data"
     data.mkdir()

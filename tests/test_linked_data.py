@@ -15,8 +15,9 @@ import requests
 from rdflib.compare import isomorphic
 
 from conftest import CONTRIBUTOR_TOKEN, MAINTAINER_TOKEN, LiveServer
-from server import describe, formats, iris
-from server.linked_data import split_extension
+from server.graph import describe, iris
+from server import formats
+from server.web.linked_data import split_extension
 
 pytestmark = pytest.mark.filterwarnings("ignore::DeprecationWarning")   # rdflib's own ConjunctiveGraph notices
 

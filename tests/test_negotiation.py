@@ -4,7 +4,7 @@ import pytest
 
 from server import formats
 from server.errors import NotAcceptable
-from server.negotiation import negotiate, parse_accept
+from server.web.negotiation import negotiate, parse_accept
 
 JSON, XML, CSV, TSV = formats.RESULTS
 TURTLE = formats.by_name("turtle")

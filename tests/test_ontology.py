@@ -25,7 +25,7 @@ from rdflib.plugins.sparql import prepareQuery
 from rdflib import URIRef
 from rdflib.namespace import DCTERMS, OWL, RDF, RDFS, SKOS
 
-from server import iris
+from server.graph import iris
 
 ROOT = Path(__file__).resolve().parent.parent
 ONTOLOGY_FILE = ROOT / "ontology" / "entente.ttl"
@@ -447,7 +447,7 @@ def test_competency_answers_say_what_the_article_says(built_store):
 
 def test_accepted_contributions_query_finds_an_accepted_contribution(built_store):
     """CQ12 on a copy of the dataset with a contribution accepted the way the server records it."""
-    from server import provenance
+    from server.graph import provenance
 
     store = ox.Store()
     store.extend(built_store.quads_for_pattern(None, None, None, None))

@@ -18,7 +18,7 @@ import requests
 import pagetools
 from conftest import CONTRIBUTOR_TOKEN, MAINTAINER_TOKEN
 from pagetools import get_page, select
-from server import iris
+from server.graph import iris
 
 pytestmark = pytest.mark.filterwarnings("ignore::DeprecationWarning")
 
@@ -251,7 +251,7 @@ def test_article_page_highlights_every_span_and_links_facts_both_ways(site):
 
 
 def test_links_only_to_this_server_wikidata_and_the_web():
-    from server.pages import href
+    from server.web.pages import href
 
     base = "http://127.0.0.1:9/"
     assert href(iris.ID + "iran", base) == base + "id/iran.html"
@@ -263,8 +263,8 @@ def test_links_only_to_this_server_wikidata_and_the_web():
 
 
 def test_crossing_and_nested_spans_each_get_one_anchor_one_marker_and_their_words():
-    from server.page_data import Sentence, Span
-    from server.pages import paragraphs
+    from server.graph.page_data import Sentence, Span
+    from server.web.pages import paragraphs
 
     text = "Alpha beta gamma.\nDelta epsilon."
     spans = [Span("s1", 0, 10, "Alpha beta", None), Span("s2", 6, 16, "beta gamma", None),   # crossing

@@ -1,7 +1,7 @@
 """The README's example queries give the answers the README shows, on the real data, over real HTTP.
 
 Each example in README.md is a ```sparql block followed by a Markdown table of its answer. IRIs in the
-table are written with the prefixes of server/iris.py (`id:iran`), literals by their lexical form.
+table are written with the prefixes of server/graph/iris.py (`id:iran`), literals by their lexical form.
 The queries order their answers, so the tables are compared row by row.
 """
 
@@ -12,7 +12,7 @@ from pathlib import Path
 
 import requests
 
-from server.iris import PREFIXES
+from server.graph.iris import PREFIXES
 
 ROOT = Path(__file__).resolve().parent.parent
 

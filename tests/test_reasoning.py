@@ -10,7 +10,7 @@ import rdflib
 from rdflib import URIRef
 from rdflib.namespace import RDF
 
-from server import build, iris, reasoning
+from server.graph import build, iris, reasoning
 
 ENT = rdflib.Namespace(iris.ENT)
 ID = rdflib.Namespace(iris.ID)

@@ -61,7 +61,7 @@ def routes():
     import tempfile
     from pathlib import Path
 
-    from server.app import create_app
+    from server.web.app import create_app
     from server.settings import Settings
 
     app = create_app(Settings.from_env({}, data_dir=Path(tempfile.mkdtemp()), empty=True))

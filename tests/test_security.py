@@ -493,7 +493,7 @@ def test_host_header_cannot_inject_into_links(live):
 
 def test_tokens_are_compared_in_constant_time():
     """auth.py compares token hashes with hmac.compare_digest, never with ==."""
-    source = (ROOT / "server" / "auth.py").read_text()
+    source = (ROOT / "server" / "web" / "auth.py").read_text()
     assert "hmac.compare_digest" in source
     assert "token ==" not in source and "== token" not in source and "digest ==" not in source
 

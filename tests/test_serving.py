@@ -177,7 +177,9 @@ def test_body_size_limit(make_server):
 
 def test_docs_settings_table_matches_the_code():
     text = (ROOT / "docs" / "settings.md").read_text()
-    assert settings_module.markdown_table() in text, "regenerate with: python -m server.settings"
+    from server.cli import markdown_table
+
+    assert markdown_table() in text, "regenerate with: entente settings-table"
 
 
 def test_every_setting_has_help_and_an_env_var():

@@ -1,7 +1,7 @@
 """Every shape rejects bad data: one small bad dataset per rule under tests/data/shapes/.
 
 Each file says what it breaks in its first comment and what the report must contain in
-`# expect: <focus node> <path or -> <shape>` lines (prefixed names from server/iris.py, plus
+`# expect: <focus node> <path or -> <shape>` lines (prefixed names from server/graph/iris.py, plus
 `shapes:`); the shape matches the named node shape, the source shape or the source constraint.
 """
 
@@ -13,7 +13,7 @@ import pytest
 import rdflib
 from rdflib.namespace import RDF, SH
 
-from server import iris, validation
+from server.graph import iris, validation
 
 DATA = Path(__file__).parent / "data" / "shapes"
 PREFIXES = {**iris.PREFIXES, "shapes": validation.SHAPES}
@@ -135,7 +135,7 @@ def test_report_formats():
 
 
 def test_the_real_sources_conform():
-    from server import build
+    from server.graph import build
 
     report = validation.validate(build.load_sources())
     assert report.conforms, report.to_text()

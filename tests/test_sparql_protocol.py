@@ -13,7 +13,7 @@ from conftest import LiveServer, free_port
 from rdflib.plugins.stores.sparqlstore import SPARQLStore
 from SPARQLWrapper import CSV, JSON, JSONLD, N3, POST, POSTDIRECTLY, RDFXML, TSV, TURTLE, URLENCODED, XML, SPARQLWrapper
 
-from server.sparql_text import apply_using, has_dataset_clause
+from server.store.sparql_text import apply_using, has_dataset_clause
 
 EX = "http://example.org/"
 DATASET = f"""@prefix ex: <{EX}> .

@@ -17,7 +17,8 @@ import requests
 from rdflib.compare import isomorphic
 
 from conftest import MAINTAINER_TOKEN, LiveServer
-from server import formats, iris
+from server import formats
+from server.graph import iris
 
 pytestmark = pytest.mark.filterwarnings("ignore::DeprecationWarning")   # rdflib's own ConjunctiveGraph notices
 

@@ -13,7 +13,7 @@ from pathlib import Path
 
 from gunicorn.app.base import BaseApplication
 
-from .settings import Settings
+from ..settings import Settings
 
 
 class _Gunicorn(BaseApplication):
@@ -41,7 +41,7 @@ class _Gunicorn(BaseApplication):
 
 def prepare(settings: Settings) -> None:
     """Create the store if needed and load the dataset unless the same file is loaded already."""
-    from . import store as store_module
+    from .. import store as store_module
 
     store_module.set_writer_start_method("spawn")      # the master forks workers: no fork server here
     try:

@@ -16,7 +16,7 @@ from __future__ import annotations
 
 import re
 
-from .errors import BadRequest
+from ..errors import BadRequest
 
 # IRIREF, with the \u / \U escapes the engine also reads there (else the lexer would read an escaped
 # IRI as code, and a '#' in it as the start of a comment hiding the rest of the line)

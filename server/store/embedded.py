@@ -62,9 +62,9 @@ from pathlib import Path
 
 import pyoxigraph as ox
 
-from .errors import BadGateway, BadRequest, EntenteError, ResultTooLarge, ServiceUnavailable
-from .formats import Format
-from .settings import Settings
+from ..errors import BadGateway, BadRequest, EntenteError, ResultTooLarge, ServiceUnavailable
+from ..formats import Format
+from ..settings import Settings
 from .sparql_text import check_nesting, has_dataset_clause, top_level_keywords
 
 log = logging.getLogger("entente")
@@ -163,7 +163,7 @@ class Store:
         return len(self._snapshot())
 
     def dump(self, fmt: Format) -> bytes:
-        from . import iris
+        from ..graph import iris
 
         if fmt.kind == "dataset":
             return self._snapshot().dump(format=fmt.oxigraph, prefixes=_prefixes(fmt, iris.PREFIXES))
@@ -387,7 +387,7 @@ def _serialize_result(result, choose, limit: int) -> tuple[str, bytes]:
         triples.append(t)
         if len(triples) > limit:
             raise ResultTooLarge(_too_large(limit, "triples"))
-    from . import iris
+    from ..graph import iris
 
     return "graph", Store.serialize(triples, fmt, iris.PREFIXES)
 
@@ -461,7 +461,7 @@ def _close_sockets(keep: int) -> None:
 
 def _serve_queries(reader, conn) -> None:
     """The query process's loop: (query, options, formats by kind, limit) in, b"0"+answer or b"1"+error out."""
-    from . import formats
+    from .. import formats
 
     while True:
         try:
@@ -499,7 +499,7 @@ def _error_to_json(e: EntenteError) -> dict:
 
 
 def _error_from_json(d: dict) -> EntenteError:
-    from . import errors
+    from .. import errors
 
     cls = getattr(errors, d["cls"], EntenteError)
     if cls is errors.MethodNotAllowed or not issubclass(cls, EntenteError):
@@ -614,7 +614,7 @@ def _context():
     """Writers start from a clean process that never opened RocksDB (a fork server, or a new interpreter)."""
     ctx = multiprocessing.get_context(_START_METHOD)
     if _START_METHOD == "forkserver":
-        ctx.set_forkserver_preload(["server.store"])
+        ctx.set_forkserver_preload(["server.store.embedded"])
     return ctx
 
 

@@ -13,10 +13,14 @@ import uuid
 import pyoxigraph as ox
 from flask import Blueprint, Response, current_app, jsonify, request
 
-from . import auth, formats, iris
-from .errors import BadRequest, NotAcceptable, NotFound, UnsupportedMediaType
+from . import auth
+
+from .. import formats
+
+from ..graph import iris
+from ..errors import BadRequest, NotAcceptable, NotFound, UnsupportedMediaType
 from .negotiation import negotiate
-from .store import get_store, parse_rdf
+from ..store import get_store, parse_rdf
 
 bp = Blueprint("sparql", __name__)
 
@@ -166,7 +170,7 @@ def _update(text: str, params) -> Response:
     using = params.getlist("using-graph-uri")
     using_named = params.getlist("using-named-graph-uri")
     if using or using_named:
-        from .sparql_text import apply_using
+        from ..store.sparql_text import apply_using
 
         text = apply_using(text, using, using_named)
     get_store().update(text, base_iri=request.base_url)

@@ -31,8 +31,10 @@ from rdflib import BNode, Literal, URIRef
 from rdflib.namespace import OWL, RDF, SH, NamespaceManager
 from rdflib.plugins.sparql import prepareQuery
 
-from . import formats, iris
-from .settings import PROJECT_ROOT
+from .. import formats
+
+from . import iris
+from ..settings import PROJECT_ROOT
 
 SHAPES_DIR = PROJECT_ROOT / "shapes"
 ONTOLOGY_DIR = PROJECT_ROOT / "ontology"

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from flask import Flask
 
-from .settings import Settings
+from ..settings import Settings
 
 
 def create_app(settings: Settings | None = None) -> Flask:
@@ -13,7 +13,9 @@ def create_app(settings: Settings | None = None) -> Flask:
     app.config["ENTENTE"] = settings
     app.config["MAX_CONTENT_LENGTH"] = settings.max_body_bytes
 
-    from . import errors, headers, store
+    from .. import errors, store
+
+    from . import headers
 
     store.init_app(app, settings)
     errors.init_app(app)

@@ -6,8 +6,8 @@ ties go to the candidate listed first (the server's preference).
 
 from __future__ import annotations
 
-from .errors import NotAcceptable
-from .formats import Format
+from ..errors import NotAcceptable
+from ..formats import Format
 
 
 def parse_accept(header: str | None) -> list[tuple[str, str, float]]:

@@ -27,8 +27,8 @@ import time
 from dataclasses import dataclass
 from pathlib import Path
 
-from .errors import Forbidden, TooManyRequests, Unauthorized
-from .settings import Settings
+from ..errors import Forbidden, TooManyRequests, Unauthorized
+from ..settings import Settings
 
 ROLES = ("contributor", "maintainer")   # lowest first: a role may do what the roles before it may
 

@@ -24,7 +24,7 @@ from rdflib.compare import to_canonical_graph
 from rdflib.namespace import RDF
 
 from . import iris, validation
-from .settings import PROJECT_ROOT
+from ..settings import PROJECT_ROOT
 
 SEEDS_DIR = PROJECT_ROOT / "seeds"
 DATA_DIR = PROJECT_ROOT / "data"

@@ -28,7 +28,7 @@ from pathlib import Path
 import pyoxigraph as ox
 
 from . import iris
-from .settings import PROJECT_ROOT
+from ..settings import PROJECT_ROOT
 
 P = iris.PREFIXES
 ENT, PROV, RDF, RDFS, XSD = P["ent"], P["prov"], P["rdf"], P["rdfs"], P["xsd"]

@@ -83,7 +83,7 @@ def _code_id() -> str:
     if _CODE_ID is None:
         from pathlib import Path
 
-        root = Path(__file__).resolve().parent
+        root = Path(__file__).resolve().parent.parent   # the whole server package
         digest = hashlib.sha256()
         for path in sorted(p for p in root.rglob("*") if p.is_file() and "__pycache__" not in p.parts):
             digest.update(f"{path.relative_to(root)}:{path.stat().st_mtime_ns}:{path.stat().st_size};".encode())
@@ -92,7 +92,7 @@ def _code_id() -> str:
 
 
 def _validators(request, response) -> None:
-    from .store import get_store
+    from ..store import get_store
 
     if "ETag" in response.headers or "no-store" in response.headers.get("Cache-Control", ""):
         return

@@ -14,8 +14,8 @@ import subprocess
 import threading
 from collections import OrderedDict
 
-from . import iris, page_data
-from .errors import ServiceUnavailable
+from ..graph import iris, page_data
+from ..errors import ServiceUnavailable
 
 MEDIA_TYPE = "image/svg+xml"
 DOT_TIMEOUT = 20.0

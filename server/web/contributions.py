@@ -14,11 +14,15 @@ import time
 
 from flask import Blueprint, Response, current_app, render_template_string, request
 
-from . import auth, formats, iris, negotiation, provenance, submissions, validation
-from .errors import BadRequest, Conflict, EntenteError, NotFound, PayloadTooLarge, ServiceUnavailable, \
+from . import auth, negotiation
+
+from .. import formats
+
+from ..graph import iris, provenance, submissions, validation
+from ..errors import BadRequest, Conflict, EntenteError, NotFound, PayloadTooLarge, ServiceUnavailable, \
     Unprocessable, UnsupportedMediaType
-from .formats import Format
-from .store import get_store
+from ..formats import Format
+from ..store import get_store
 
 bp = Blueprint("contributions", __name__)
 log = logging.getLogger("entente.contributions")

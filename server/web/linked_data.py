@@ -18,10 +18,12 @@ from urllib.parse import quote, urlencode
 
 from flask import Blueprint, Response, current_app, request
 
-from . import describe, formats, iris, void
-from .errors import NotFound
+from ..graph import describe, iris, void
+
+from .. import formats
+from ..errors import NotFound
 from .negotiation import negotiate
-from .store import get_store
+from ..store import get_store
 
 bp = Blueprint("linked_data", __name__)
 

@@ -17,8 +17,12 @@ from urllib.parse import urlencode
 from flask import Blueprint, Response, current_app, redirect, render_template, request
 from markupsafe import Markup
 
-from . import formats, iris, page_data, picture
-from .errors import BadRequest
+from .. import formats
+
+from ..graph import iris, page_data
+
+from . import picture
+from ..errors import BadRequest
 
 bp = Blueprint("pages", __name__)
 
@@ -542,7 +546,7 @@ def render_query_page(settings) -> str:
 
 @bp.get("/")
 def home():
-    from .store import get_store
+    from ..store import get_store
 
     store = get_store()
     settings = _settings()
@@ -567,7 +571,7 @@ def article():
 
 @bp.get("/picture.svg")
 def picture_svg():
-    from .store import get_store
+    from ..store import get_store
 
     settings = _settings()
     base = public_base(settings)

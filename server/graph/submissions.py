@@ -36,9 +36,11 @@ import rdflib
 from rdflib.graph import DATASET_DEFAULT_GRAPH_ID
 from rdflib.plugins.stores.memory import Memory
 
-from . import formats, iris
-from .errors import BadRequest, PayloadTooLarge, Unprocessable
-from .formats import Format
+from .. import formats
+
+from . import iris
+from ..errors import BadRequest, PayloadTooLarge, Unprocessable
+from ..formats import Format
 from .provenance import contribution_iri
 
 PLACEHOLDER = iris.CONTRIBUTION + "new"
