@@ -24,8 +24,10 @@ ID = "https://w3id.org/entente/id/"
 CLAIM = "https://w3id.org/entente/claim/"
 LINKSET = URIRef("https://w3id.org/entente/graph/linkset/wikidata")
 VOID = Namespace("http://rdfs.org/ns/void#")
+WDT = Namespace("http://www.wikidata.org/prop/direct/")
 WD_ITEM = re.compile(r"^http://www\.wikidata\.org/entity/Q[1-9][0-9]*$")
 WD_TERM = re.compile(r"^http://www\.wikidata\.org/(entity/Q|prop/direct/P)[1-9][0-9]*$")
+MAPPINGS = (SKOS.exactMatch, SKOS.closeMatch, SKOS.narrowMatch, SKOS.broadMatch, SKOS.relatedMatch)
 MIN_LINKS = 20   # the linkset is expected to cover at least the states, capitals, leaders and regions
 
 
@@ -152,7 +154,7 @@ def check_alignments(g: Graph, declared: set[URIRef]) -> list[str]:
     """Each SKOS mapping from an ent: term goes to a Wikidata IRI, is verified, and maps a declared term."""
     problems = []
     records = verifications(g)
-    mappings = [(s, p, o) for p in (SKOS.closeMatch, SKOS.exactMatch) for s, o in g.subject_objects(p)
+    mappings = [(s, p, o) for p in MAPPINGS for s, o in g.subject_objects(p)
                 if str(s).startswith(str(ENT))]
     if not mappings:
         problems.append("no alignment with Wikidata")
@@ -165,6 +167,130 @@ def check_alignments(g: Graph, declared: set[URIRef]) -> list[str]:
             problems += check_verification_record(g, node)
         if s not in declared:
             problems.append(f"{s} is aligned but not declared in ontology/entente.ttl")
+    return problems
+
+# What Wikidata expects of each property's subject and object, in Entente's classes, read from the property's
+# definition (quoted on its alignment record); None = no type constraint we can check. An alignment to a
+# property not in this table fails the tests until its expectation is written down here.
+WIKIDATA_EXPECTS: dict[str, tuple[set[str] | None, set[str] | None]] = {
+    "P27": ({"Person"}, {"SovereignState"}),                 # country of citizenship
+    "P39": ({"Person"}, {"Post"}),                           # position held: a position or public office
+    "P101": ({"Person", "Organization"}, None),              # field of work: of a person or organization
+    "P108": ({"Person"}, {"Organization"}),                  # employer
+    "P131": (None, {"SovereignState", "City"}),              # an administrative entity, never "the Middle East"
+    "P140": ({"Person", "Organization"}, {"ReligiousCommunity"}),  # religion
+    "P159": ({"Organization"}, {"Place"}),                   # headquarters location: of an organization
+    "P276": ({"Event"}, {"Place"}),                          # location (of an event; P131 for places)
+    "P361": (None, None),                                    # part of
+    "P463": (None, {"Organization"}),                        # member of: an organization or club, not a religion
+    "P527": (None, None),                                    # has part
+    "P551": ({"Person"}, {"Place"}),                         # residence: of a person
+    "P598": ({"Person"}, {"Organization"}),                  # commander of: the units a person commanded
+    "P710": ({"Event"}, {"Agent"}),                          # participant
+    "P807": (None, None),                                    # separated from
+    "P1001": (None, {"SovereignState"}),                     # applies to jurisdiction: a territorial jurisdiction
+    "P1344": ({"Agent"}, {"Event"}),                         # participant of
+    "P1416": ({"Person", "Organization"}, {"Organization"}),  # affiliation: with an organization
+    "P1542": ({"Event"}, {"Event"}),                         # has effect
+    "P4791": ({"Organization"}, {"Person"}),                 # commanded by: a military unit's commander
+}
+
+
+def superclasses(ontology: Graph) -> dict[URIRef, set[URIRef]]:
+    """Each class → itself and all its (transitive) rdfs:subClassOf superclasses."""
+    direct: dict[URIRef, set[URIRef]] = {}
+    for c, d in ontology.subject_objects(RDFS.subClassOf):
+        if isinstance(c, URIRef) and isinstance(d, URIRef):
+            direct.setdefault(c, set()).add(d)
+    out: dict[URIRef, set[URIRef]] = {}
+    for c in set(direct) | {d for ds in direct.values() for d in ds} | set(ontology.subjects(RDF.type, OWL.Class)):
+        seen, todo = {c}, [c]
+        while todo:
+            for d in direct.get(todo.pop(), ()):
+                if d not in seen:
+                    seen.add(d)
+                    todo.append(d)
+        out[c] = seen
+    return out
+
+
+def entity_types(data: Dataset, closure: dict[URIRef, set[URIRef]]) -> dict[URIRef, set[URIRef]]:
+    """Each entity of the data → all its classes, superclasses included."""
+    out: dict[URIRef, set[URIRef]] = {}
+    for s, _, c, _ in data.quads((None, RDF.type, None, None)):
+        out.setdefault(s, set()).update(closure.get(c, {c}))
+    return out
+
+
+def property_alignments(g: Graph) -> list[dict]:
+    """The alignment records of ent: properties with Wikidata direct properties, with their scopes."""
+    out = []
+    for node in g.subjects(RDF.type, ENT.LinkVerification):
+        term, target = g.value(node, ENT.linkSubject), g.value(node, ENT.linkObject)
+        if term is None or target is None or not str(target).startswith(str(WDT)):
+            continue
+        out.append({"node": node, "term": term, "pid": str(target)[len(str(WDT)):],
+                    "subject": set(g.objects(node, ENT.scopeSubjectType)),
+                    "object": set(g.objects(node, ENT.scopeObjectType))})
+    return out
+
+
+def exported(data: Dataset, alignments: Graph, types: dict[URIRef, set[URIRef]]):
+    """The Wikidata statements the alignments allow for the claim triples: (s, ent:p, o, P-id) per match.
+
+    The consumer rule of docs/wikidata.md: a record applies when the subject (object) has one of its scope
+    classes, or the record has no scope on that side."""
+    records = property_alignments(alignments)
+    for s, p, o, g in data.quads((None, None, None, None)):
+        if g is None or not str(g).startswith(CLAIM):
+            continue
+        for r in records:
+            if r["term"] != p:
+                continue
+            if r["subject"] and not (types.get(s, set()) & r["subject"]):
+                continue
+            if r["object"] and not (types.get(o, set()) & r["object"]):
+                continue
+            yield s, p, o, r["pid"]
+
+
+def check_well_typed(data: Dataset, alignments: Graph, closure: dict[URIRef, set[URIRef]]) -> list[str]:
+    """Every statement the alignments would give Wikidata has a subject and an object of the types Wikidata expects."""
+    types = entity_types(data, closure)
+    problems = []
+    for s, p, o, pid in exported(data, alignments, types):
+        if pid not in WIKIDATA_EXPECTS:
+            problems.append(f"{p} → {pid}: no type expectation written down for {pid}")
+            continue
+        for side, node, expected in (("subject", s, WIKIDATA_EXPECTS[pid][0]), ("object", o, WIKIDATA_EXPECTS[pid][1])):
+            have = {str(c)[len(str(ENT)):] for c in types.get(node, set()) if str(c).startswith(str(ENT))}
+            if expected is not None and not (have & expected):
+                problems.append(f"{s} {p} {o} would become wdt:{pid}, whose {side} must be one of "
+                                f"{sorted(expected)}; {node} is {sorted(have) or 'untyped'}")
+    return problems
+
+
+def check_scopes(alignments: Graph, ontology: Graph, closure: dict[URIRef, set[URIRef]]) -> list[str]:
+    """Each property alignment targets a property whose expectations are known, and its scope (or, without
+    one, the Entente property's rdfs:domain / rdfs:range) lies within them."""
+    problems = []
+    for r in property_alignments(alignments):
+        if r["pid"] not in WIKIDATA_EXPECTS:
+            problems.append(f"{r['node']}: no type expectation written down for {r['pid']}")
+            continue
+        for side, axis in (("subject", RDFS.domain), ("object", RDFS.range)):
+            expected = WIKIDATA_EXPECTS[r["pid"]][0 if side == "subject" else 1]
+            if expected is None:
+                continue
+            allowed = {ENT[name] for name in expected}
+            scope = r[side] or set(ontology.objects(r["term"], axis))
+            if not scope:
+                problems.append(f"{r['node']}: wdt:{r['pid']} expects a {side} in {sorted(expected)}, "
+                                f"but the alignment has no {side} scope and {r['term']} no {axis.n3()}")
+            for c in scope:
+                if not (closure.get(c, {c}) & allowed):
+                    problems.append(f"{r['node']}: {side} scope {c} is not within {sorted(expected)} "
+                                    f"(what wdt:{r['pid']} expects)")
     return problems
 
 
@@ -241,10 +367,10 @@ def test_alignments_stay_annotations(alignments):
     for p in (OWL.equivalentClass, OWL.equivalentProperty, OWL.sameAs):
         assert [(s, o) for s, o in alignments.subject_objects(p) if "wikidata.org" in str(o)] == []
     ontology = Graph().parse(ONTOLOGY_FILE, format="turtle") + alignments
-    used = {p for _, p, _ in alignments} - {RDF.type, RDFS.label, RDFS.comment}
+    used = {p for _, p, _ in alignments} - {RDF.type, RDFS.label, RDFS.comment, RDFS.isDefinedBy}
     for p in used:
         assert (p, RDF.type, None) in ontology, f"{p} is used by the alignments but not declared"
-    for p in (SKOS.closeMatch, SKOS.exactMatch, DCTERMS.source, DCTERMS.date):
+    for p in (*MAPPINGS, DCTERMS.source, DCTERMS.date, ENT.scopeSubjectType, ENT.scopeObjectType):
         if p in used:
             assert (p, RDF.type, OWL.AnnotationProperty) in ontology, f"{p} must be an annotation property"
 
@@ -340,3 +466,121 @@ def test_rejects_unverified_undeclared_or_non_wikidata_alignments():
     assert any("not a Wikidata item" in p for p in problems)
     assert any("Nonexistent is aligned but not declared" in p for p in problems)
     assert check_alignments(Graph(), set()) == ["no alignment with Wikidata"]
+
+
+@pytest.fixture(scope="module")
+def ontology() -> Graph:
+    return Graph().parse(ONTOLOGY_FILE, format="turtle")
+
+
+@pytest.fixture(scope="module")
+def data() -> Dataset:
+    ds = Dataset()
+    for path in sorted((ROOT / "data").glob("*.trig")):
+        if path.resolve() != LINKSET_FILE.resolve():
+            ds.parse(path, format="trig")
+    return ds
+
+
+def test_alignment_scopes_fit_what_wikidata_expects(alignments, ontology):
+    assert check_scopes(alignments, ontology, superclasses(ontology)) == []
+
+
+def test_statements_the_alignments_give_wikidata_are_well_typed(data, alignments, ontology):
+    closure = superclasses(ontology)
+    assert check_well_typed(data, alignments, closure) == []
+    by_pid = {pid for *_, pid in exported(data, alignments, entity_types(data, closure))}
+    assert {"P39", "P710", "P276"} <= by_pid, "the alignments cover none of the data's posts, participants, places"
+
+
+def test_no_known_misalignment_comes_back(data, alignments, ontology):
+    """The three mistakes of the first alignment: P463 for a religion, P131 for the Middle East, P159 for a person."""
+    types = entity_types(data, superclasses(ontology))
+    out = {(str(s)[len(ID):], pid, str(o)[len(ID):]) for s, _, o, pid in exported(data, alignments, types)}
+    assert not {t for t in out if t[1] == "P463" and t[2] in ("alawites", "shia-islam", "sunni-islam")}
+    assert not {t for t in out if t[1] == "P131" and t[2] == "middle-east"}
+    assert not {t for t in out if t[1] == "P159" and ENT.Person in types.get(URIRef(ID + t[0]), set())}
+
+
+# --- the alignment checks reject bad alignments ---
+
+TYPES = f"""@prefix ent: <{ENT}> . @prefix id: <{ID}> .
+    <{CLAIM}types> {{ id:analyst-x a ent:Person . id:istanbul a ent:City . id:assad a ent:Person .
+      id:alawites a ent:ReligiousCommunity . id:syria a ent:SovereignState . id:middle-east a ent:Region .
+      id:cna a ent:ThinkTank . }}"""
+
+
+def small_world(claims: str, alignment: str) -> tuple[Dataset, Graph]:
+    ds = Dataset()
+    ds.parse(data=TYPES + f"<{CLAIM}c> {{ {claims} }}", format="trig")
+    g = Graph().parse(data=f"""@prefix ent: <{ENT}> . @prefix wdt: <{WDT}> .
+        <urn:x:r> a ent:LinkVerification ; {alignment} .""", format="turtle")
+    return ds, g
+
+
+@pytest.mark.parametrize("claims, alignment, message", [
+    ("id:analyst-x ent:basedIn id:istanbul .", "ent:linkSubject ent:basedIn ; ent:linkObject wdt:P159",
+     "wdt:P159, whose subject must be one of ['Organization']"),
+    ("id:assad ent:memberOf id:alawites .", "ent:linkSubject ent:memberOf ; ent:linkObject wdt:P463",
+     "wdt:P463, whose object must be one of ['Organization']"),
+    ("id:syria ent:locatedIn id:middle-east .", "ent:linkSubject ent:locatedIn ; ent:linkObject wdt:P131",
+     "wdt:P131, whose object must be one of ['City', 'SovereignState']"),
+])
+def test_rejects_an_alignment_that_would_give_wikidata_an_ill_typed_statement(ontology, claims, alignment, message):
+    ds, g = small_world(claims, alignment)
+    problems = check_well_typed(ds, g, superclasses(ontology))
+    assert len(problems) == 1 and message in problems[0]
+    scoped = alignment.replace(" ;", " ; ent:scopeSubjectType ent:Organization ; ent:scopeObjectType ent:Organization , ent:City ;", 1)
+    assert check_well_typed(*small_world(claims, scoped)[:2], superclasses(ontology)) == [], "a scope keeps the triple out"
+
+
+def test_rejects_a_scope_wider_than_wikidata_expects_and_an_unknown_property(ontology):
+    _, g = small_world("", "ent:linkSubject ent:basedIn ; ent:linkObject wdt:P159 ; ent:scopeSubjectType ent:Agent")
+    problems = check_scopes(g, ontology, superclasses(ontology))
+    assert len(problems) == 1 and "subject scope" in problems[0] and "Agent" in problems[0]
+    _, g = small_world("", "ent:linkSubject ent:backs ; ent:linkObject wdt:P99999")
+    assert check_scopes(g, ontology, superclasses(ontology)) == ["urn:x:r: no type expectation written down for P99999"]
+
+
+# --- the SHACL shapes for links (shapes/linkset.ttl), run with pySHACL on the real linkset ---
+
+SH = Namespace("http://www.w3.org/ns/shacl#")
+
+
+def link_shapes() -> Graph:
+    """shapes/linkset.ttl plus the prefix declarations its SPARQL constraint refers to (sh:prefixes)."""
+    shapes = Graph().parse(ROOT / "shapes" / "linkset.ttl", format="turtle")
+    for path in sorted((ROOT / "shapes").glob("*.ttl")):
+        other = Graph().parse(path, format="turtle")
+        for owner in set(other.subjects(SH.declare, None)):
+            for decl in other.objects(owner, SH.declare):
+                shapes.add((owner, SH.declare, decl))
+                shapes += other.triples((decl, None, None))
+    return shapes
+
+
+def shacl(ds: Dataset) -> tuple[bool, Graph]:
+    import pyshacl
+    g = Graph()
+    for s, p, o, _ in ds.quads((None, None, None, None)):
+        g.add((s, p, o))
+    conforms, report, _ = pyshacl.validate(g, shacl_graph=link_shapes(), advanced=True)
+    return conforms, report
+
+
+def test_the_link_shapes_accept_the_real_linkset_and_reject_a_broken_copy(linkset):
+    conforms, report = shacl(linkset)
+    assert conforms, report.serialize(format="turtle")
+    broken = Dataset()
+    broken.parse(LINKSET_FILE, format="trig")
+    g = broken.graph(LINKSET)
+    g.add((URIRef(ID + "iran"), OWL.sameAs, URIRef("http://www.wikidata.org/entity/Q7947")))   # a second QID, unverified
+    g.add((URIRef(ID + "quds-force"), OWL.sameAs, URIRef("https://www.wikidata.org/wiki/Q1")))  # a page URL, unverified
+    conforms, report = shacl(broken)
+    assert not conforms
+    found = {(str(report.value(r, SH.focusNode)), str(report.value(r, SH.sourceConstraintComponent)).rsplit("#", 1)[-1])
+             for r in report.subjects(RDF.type, SH.ValidationResult)}
+    assert (ID + "iran", "MaxCountConstraintComponent") in found
+    assert (ID + "iran", "SPARQLConstraintComponent") in found
+    assert (ID + "quds-force", "PatternConstraintComponent") in found
+    assert (ID + "quds-force", "SPARQLConstraintComponent") in found
