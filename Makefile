@@ -10,7 +10,7 @@ setup:
 build: setup
 	$(ENTENTE) build
 
-serve: build
+serve: setup
 	$(ENTENTE) serve
 
 test: setup

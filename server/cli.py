@@ -10,7 +10,7 @@ from pathlib import Path
 
 import click
 
-from .settings import PROJECT_ROOT, Settings
+from .settings import Settings
 
 
 @click.group()

@@ -12,7 +12,12 @@ import os
 from dataclasses import dataclass, field
 from pathlib import Path
 
-PROJECT_ROOT = Path(__file__).resolve().parent.parent
+from . import resources
+
+PROJECT_ROOT = resources.CHECKOUT
+# Where the store and the built dataset go: inside the checkout, or the user's data folder once installed.
+STATE_ROOT = PROJECT_ROOT if resources.IN_CHECKOUT else \
+    Path(os.environ.get("XDG_DATA_HOME") or Path.home() / ".local" / "share") / "entente"
 
 
 def _setting(default, help: str, env: str | None = None):
@@ -24,8 +29,8 @@ class Settings:
     host: str = _setting("127.0.0.1", "Address to listen on.")
     port: int = _setting(8000, "Port to listen on.")
     workers: int = _setting(2, "gunicorn worker processes.")
-    data_dir: Path = _setting(PROJECT_ROOT / "var" / "store", "Directory of the persistent store.")
-    dataset: Path = _setting(PROJECT_ROOT / "build" / "entente.trig", "Built dataset loaded at start-up.")
+    data_dir: Path = _setting(STATE_ROOT / "var" / "store", "Directory of the persistent store.")
+    dataset: Path = _setting(STATE_ROOT / "build" / "entente.trig", "Built dataset loaded at start-up.")
     empty: bool = _setting(False, "Start with a scratch store and load nothing (for conformance runs).")
     base_iri: str = _setting("https://w3id.org/entente/", "Base IRI of the data; mapped onto the server's own URL.")
     public_url: str = _setting("", "The server's public URL (default: taken from each request's Host).")
@@ -98,7 +103,7 @@ def describe() -> list[tuple[str, str, str, str]]:
     for f in dataclasses.fields(Settings):
         default = f.default
         if isinstance(default, Path):
-            default = str(default.relative_to(PROJECT_ROOT)) if default.is_relative_to(PROJECT_ROOT) else str(default)
+            default = str(default.relative_to(STATE_ROOT)) if default.is_relative_to(STATE_ROOT) else str(default)
         elif isinstance(default, tuple):
             default = ",".join(default)
         rows.append((f.name, env_var(f), str(default), f.metadata["help"]))

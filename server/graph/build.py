@@ -24,11 +24,11 @@ from rdflib.compare import to_canonical_graph
 from rdflib.namespace import RDF
 
 from . import iris, validation
-from ..settings import PROJECT_ROOT
+from .. import resources
 
-SEEDS_DIR = PROJECT_ROOT / "seeds"
-DATA_DIR = PROJECT_ROOT / "data"
-ONTOLOGY_DIR = PROJECT_ROOT / "ontology"
+SEEDS_DIR = resources.SEEDS
+DATA_DIR = resources.DATA
+ONTOLOGY_DIR = resources.ONTOLOGY
 NIF = rdflib.Namespace(iris.PREFIXES["nif"])
 ENT = rdflib.Namespace(iris.ENT)
 DEFAULT = rdflib.graph.DATASET_DEFAULT_GRAPH_ID
@@ -135,6 +135,30 @@ def write_trig(quads: list[ox.Quad], out: Path) -> int:
     return len(data)
 
 
+def sources_digest() -> str:
+    """SHA-256 over the sources and the pipeline's code: a built dataset is stale when this changes."""
+    digest = hashlib.sha256()
+    code = sorted(Path(__file__).resolve().parent.glob("*.py"))
+    for path in resources.sources() + code:
+        digest.update(f"{path.name}\0".encode())
+        digest.update(hashlib.sha256(path.read_bytes()).digest())
+    return digest.hexdigest()
+
+
+def digest_path(out: Path) -> Path:
+    """The file beside a built dataset that records the digest of the sources it was built from."""
+    return out.with_name(out.name + ".sources")
+
+
+def is_current(out: Path) -> bool:
+    """True when `out` exists and was built from the sources as they are now. A dataset without the
+    record (one the user made some other way) counts as current: `entente serve` never overwrites it."""
+    if not out.exists():
+        return False
+    record = digest_path(out)
+    return not record.exists() or record.read_text().strip() == sources_digest()
+
+
 def sources_time() -> datetime.datetime:
     """The time recorded for this build: $SOURCE_DATE_EPOCH (reproducible-builds.org) if set, else the
     newest modification time of the sources, so that rebuilding unchanged sources gives the same bytes."""
@@ -205,6 +229,7 @@ def main(out: Path, reason: bool = True) -> int:
     t = time.perf_counter()
     quads = to_quads(ds)
     size = write_trig(quads, out)
+    digest_path(out).write_text(sources_digest() + "\n")
     timings["write"] = time.perf_counter() - t
 
     print(f"entente build: wrote {out} ({size:,} bytes)")

@@ -14,7 +14,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from . import describe, iris
-from ..settings import PROJECT_ROOT
+from .. import resources
 
 RDF_TYPE = "http://www.w3.org/1999/02/22-rdf-syntax-ns#type"
 RDFS = "http://www.w3.org/2000/01/rdf-schema#"
@@ -475,7 +475,7 @@ def symmetric_properties(store) -> set[str]:
 
 # --- example queries ----------------------------------------------------------------------------------
 
-COMPETENCY_DIR = PROJECT_ROOT / "docs" / "competency"
+COMPETENCY_DIR = resources.COMPETENCY
 
 
 @dataclass

@@ -28,7 +28,7 @@ from pathlib import Path
 import pyoxigraph as ox
 
 from . import iris
-from ..settings import PROJECT_ROOT
+from .. import resources
 
 P = iris.PREFIXES
 ENT, PROV, RDF, RDFS, XSD = P["ent"], P["prov"], P["rdf"], P["rdfs"], P["xsd"]
@@ -49,7 +49,7 @@ def agent_iri(name: str) -> str:
 
 
 @functools.lru_cache(maxsize=None)
-def shapes_version(shapes_dir: Path = PROJECT_ROOT / "shapes") -> str:
+def shapes_version(shapes_dir: Path = resources.SHAPES) -> str:
     """SHA-256 over the shapes files (names and bytes, in name order): what a contribution was checked against.
     Computed once per process, like the shapes validation loads once (validation._load_turtle_dir)."""
     digest = hashlib.sha256()

@@ -34,11 +34,11 @@ from rdflib.plugins.sparql import prepareQuery
 from .. import formats
 
 from . import iris
-from ..settings import PROJECT_ROOT
+from .. import resources
 
-SHAPES_DIR = PROJECT_ROOT / "shapes"
-ONTOLOGY_DIR = PROJECT_ROOT / "ontology"
-SEED_PATH = PROJECT_ROOT / iris.SEED_FILE
+SHAPES_DIR = resources.SHAPES
+ONTOLOGY_DIR = resources.ONTOLOGY
+SEED_PATH = resources.SEEDS / Path(iris.SEED_FILE).name
 SHAPES = iris.BASE + "shapes#"              # namespace of our shapes: shapes:ClaimShape, …
 CLAIM_GRAPH_RULE = URIRef(SHAPES + "ClaimGraphRule")
 ONTOLOGY_SHAPES = {URIRef(SHAPES + "OntologyShape"), URIRef(SHAPES + "TermShape")}  # shapes about the ontology itself

@@ -54,10 +54,14 @@ def _prepare(store, settings: Settings) -> None:
     if settings.empty:
         return
     dataset = Path(settings.dataset)
-    if not dataset.exists():
-        print(f"entente: no dataset at {dataset} (run `entente build`); serving what the store holds.",
-              file=sys.stderr, flush=True)
-        return
+    from ..graph import build
+
+    if not build.is_current(dataset):
+        why = "the sources changed since" if dataset.exists() else "no dataset yet at"
+        print(f"entente: {why} {dataset}; building it (SHACL and HermiT, about 30 s)", file=sys.stderr, flush=True)
+        dataset.parent.mkdir(parents=True, exist_ok=True)
+        if build.main(dataset) != 0:
+            raise SystemExit("entente: the build failed (see above); nothing served")
     loaded = store.load_dataset(dataset)
     print(f"entente: {'loaded' if loaded else 'already loaded'} {dataset}", file=sys.stderr, flush=True)
 
