@@ -30,6 +30,9 @@ GRAPH_ONTOLOGY = GRAPH + "ontology"
 GRAPH_LINKSET = GRAPH + "linkset/wikidata"        # owl:sameAs links to Wikidata, with verification evidence
 GRAPH_INFERRED = GRAPH + "inferred"               # prefix: inferred graphs are GRAPH_INFERRED + "/<partition>"
 GRAPH_CONTRIBUTIONS = GRAPH + "contributions"     # contribution records (PROV, state)
+GRAPH_SOURCE = GRAPH + "source"                   # the article's address and publication date, with their verification
+GRAPH_TIME = GRAPH + "time"                       # the calendar intervals the text's time expressions name
+GRAPH_NAMES = GRAPH + "names"                     # canonical names (skos:prefLabel, rdfs:label) with their sources
 
 WIKIDATA_ENTITY = "http://www.wikidata.org/entity/"
 
