@@ -35,10 +35,11 @@ def build(out: Path | None, no_reason: bool) -> None:
 @click.option("--format", "rdf_format", default=None, help="RDF format of FILE (default: from its extension).")
 def validate(file: Path | None, rdf_format: str | None) -> None:
     """Validate the built dataset (or FILE, a contribution) against the shapes; non-zero exit on violations."""
-    from .graph import validation
+    from .graph import submissions, validation
 
     settings = Settings.from_env()
-    sys.exit(validation.main(file, rdf_format=rdf_format, dataset=settings.dataset))
+    sys.exit(validation.main(file, rdf_format=rdf_format, dataset=settings.dataset,
+                             parse_user_file=submissions.parse_file))
 
 
 @main.command()

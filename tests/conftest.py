@@ -100,3 +100,18 @@ def make_server(tmp_path):
     yield _make
     for live in started:
         live.stop()
+
+
+@pytest.fixture
+def app_client(tmp_path):
+    """In-process: `create_app` with a scratch store and Flask's test client, for checks where the
+    real process does not matter. `app_client(**settings)` gives a client for other settings."""
+    from server.settings import Settings
+    from server.web.app import create_app
+
+    def _make(**overrides):
+        settings = Settings.from_env({}, data_dir=tmp_path / f"store{len(list(tmp_path.iterdir()))}",
+                                     empty=True, **overrides)
+        return create_app(settings).test_client()
+
+    return _make

@@ -112,6 +112,15 @@ def parse(body: bytes, fmt: Format, cid: str, max_triples: int | None = None) ->
     return ds
 
 
+def parse_file(path: Path, rdf_format: str | None = None) -> rdflib.Dataset:
+    """A user's file (`entente validate FILE`), parsed exactly as the server parses a `/validate` body."""
+    fmt = formats.by_name(rdf_format) if rdf_format else formats.by_extension(path.suffix)
+    if fmt is None or fmt.rdflib is None:
+        raise BadRequest(f"unknown RDF format {rdf_format or path.suffix!r}; "
+                         "use --format turtle|ntriples|rdfxml|jsonld|trig|nquads")
+    return parse(path.read_bytes(), fmt, "new")
+
+
 def _too_deep(fmt: Format) -> BadRequest:
     return BadRequest(f"The {fmt.name} body does not parse: it is nested too deeply (brackets, lists, blank "
                       "nodes or elements inside one another, hundreds of levels). Flatten it: name the "

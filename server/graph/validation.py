@@ -453,16 +453,21 @@ def parse_file(path: Path, rdf_format: str | None = None) -> rdflib.Dataset | rd
     return target
 
 
-def main(file: Path | None, rdf_format: str | None = None, dataset: Path | None = None) -> int:
-    """`entente validate [FILE]`: validate FILE (or the built dataset); 0 if it conforms, 1 if not, 2 on errors."""
+def main(file: Path | None, rdf_format: str | None = None, dataset: Path | None = None,
+         parse_user_file=None) -> int:
+    """`entente validate [FILE]`: validate FILE (or the built dataset); 0 if it conforms, 1 if not, 2 on errors.
+    FILE is read by `parse_user_file` (the CLI hands in the server's contribution parser: no remote
+    contexts or entities, errors with their line and column)."""
     path = file or dataset
     if path is None or not Path(path).exists():
         print(f"entente validate: no dataset at {path}; run `entente build` first or give a FILE", file=sys.stderr)
         return 2
     try:
-        data = parse_file(Path(path), rdf_format)
+        data = parse_user_file(Path(path), rdf_format) if file else parse_file(Path(path), rdf_format)
     except Exception as e:  # rdflib raises many kinds; its message names the line
-        print(f"entente validate: cannot parse {path}: {e}", file=sys.stderr)
+        where = getattr(e, "where", None)
+        at = "".join(f", {k} {v}" for k, v in where.items()) if isinstance(where, dict) else ""
+        print(f"entente validate: cannot parse {path}{at}: {getattr(e, 'message', e)}", file=sys.stderr)
         return 2
     report = validate(data, with_ontology=True)
     print(report.to_text())

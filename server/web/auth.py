@@ -65,6 +65,10 @@ class Tokens:
             entries += read_token_file(Path(settings.token_file))
         return cls(entries)
 
+    def enables(self, role: str) -> bool:
+        """Whether any token here has `role` (or higher): a server without one accepts no such writes."""
+        return any(ROLES.index(r) >= ROLES.index(role) for _, r, _ in self._entries)
+
     @property
     def hashes(self) -> list[str]:
         return [h.hex() for h, _, _ in self._entries]
@@ -109,13 +113,17 @@ def bearer_token(authorization: str | None) -> str | None:
 
 def check(authorization: str | None, tokens: Tokens, *roles: str) -> Identity:
     """The identity for an Authorization header that holds one of `roles` (or higher); raises 401/403."""
+    needed = roles or ROLES[:1]
+    if not any(tokens.enables(role) for role in needed):
+        raise Forbidden(f"This server accepts no writes that need the role {' or '.join(needed)}: it was started "
+                        f"without a {needed[0]} token. Its operator can enable them (docs/settings.md); "
+                        "reading, SPARQL queries and /validate dry runs work without one.")
     token = bearer_token(authorization)
     if token is None:
         raise Unauthorized()
     identity = tokens.lookup(token)
     if identity is None:
         raise Forbidden("The bearer token is not valid here.")
-    needed = roles or ROLES[:1]
     if not any(identity.may(role) for role in needed):
         raise Forbidden(f"This needs the role {' or '.join(needed)}; the token has the role {identity.role}.")
     return identity
@@ -190,6 +198,12 @@ def authorize(*roles: str, rate_limited: bool = False) -> Identity:
         limiter.hit(identity.key)
     g.entente_identity = identity
     return identity
+
+
+def writes_enabled() -> dict[str, bool]:
+    """Which writes this server accepts at all (for /health and the home page)."""
+    tokens, _ = _app_state()
+    return {"contributions": tokens.enables("contributor"), "review_and_updates": tokens.enables("maintainer")}
 
 
 def limit_anonymous(address: str | None) -> None:

@@ -21,7 +21,7 @@ from .. import formats
 
 from ..graph import iris, page_data
 
-from . import picture
+from . import auth, picture
 from ..errors import BadRequest
 
 bp = Blueprint("pages", __name__)
@@ -561,7 +561,7 @@ def home():
     return _page("home.html", title="Entente", counts=counts, base=base, picture_url=picture_url(base),
                  article_url=href(iris.ARTICLE, base), ontology_url=href(iris.ONTOLOGY, base),
                  dumps=dumps, alternates=[(f.media_type, base + "void." + f.extension, f.name) for f in formats.GRAPHS],
-                 jsonld=script_json([dataset]))
+                 jsonld=script_json([dataset]), writes=auth.writes_enabled())
 
 
 @bp.get("/article")

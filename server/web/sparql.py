@@ -45,7 +45,8 @@ def _settings():
 @bp.get("/health")
 def health():
     store = get_store()
-    response = jsonify({"status": "ok", "version": store.version, "triples": store.count()})
+    response = jsonify({"status": "ok", "version": store.version, "triples": store.count(),
+                        "writes": auth.writes_enabled()})
     response.headers["Cache-Control"] = "no-store"
     return response
 
