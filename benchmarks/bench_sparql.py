@@ -102,6 +102,8 @@ def drive(url: str, query: str, connections: int, duration: float, timeout: floa
     figures = {"rps": math.nan, "p50": math.nan, "p99": math.nan, "bad": 0}
     if m := re.search(r"Requests/sec:\s+([\d.]+)", text):
         figures["rps"] = float(m.group(1))
+    if m := re.search(r"(\d+) requests in", text):
+        figures["requests"] = int(m.group(1))
     for pct in ("50", "99"):
         if m := re.search(rf"^\s+{pct}(?:\.000)?%\s+(\S+)", text, re.M):
             figures[f"p{pct}"] = _ms(m.group(1))
@@ -140,10 +142,13 @@ def measure(name: str, dataset: Path, work: Path, queries: dict, args) -> dict:
                 print(f"  {name} {qname}: {entry['rows']} rows, first answer {first:.1f} s: not driven", flush=True)
                 continue
             for c in args.connections:
+                cpu = server.cpu_seconds()
                 entry[c] = drive(server.url, query, c, args.duration, args.timeout)
+                entry[c]["cpu_ms"] = 1000 * (server.cpu_seconds() - cpu) / max(1, entry[c].get("requests", 0))
             print(f"  {name} {qname}: {entry['rows']} rows, " + ", ".join(
                 f"c={c} {entry[c]['rps']:.0f} req/s" for c in args.connections), flush=True)
         result["rss"], result["pss"] = server.memory_mib()
+        result["disk"] = server.disk_mib()
     finally:
         server.stop()
     return result
@@ -158,7 +163,7 @@ def fmt_cell(entry: dict, c: int) -> str:
     if "error" in f or math.isnan(f.get("rps", math.nan)):
         return "error"
     bad = f" ({f['bad']} failed)" if f["bad"] else ""
-    return f"{f['rps']:,.0f} ({f['p50']:.2f} / {f['p99']:.2f}){bad}"
+    return f"{f['rps']:,.0f} ({f['p50']:.2f} / {f['p99']:.2f}; {f['cpu_ms']:.2f}){bad}"
 
 
 def ratio(a: dict, b: dict, c: int) -> float:
@@ -171,19 +176,23 @@ def ratio(a: dict, b: dict, c: int) -> float:
 
 def report(title: str, results: dict, queries: dict, connections: list[int]) -> str:
     names = list(results)
-    peers = [n for n in names if n != "entente"]
+    ours = [n for n in names if n.startswith("entente")]
+    peers = [n for n in names if not n.startswith("entente")]
+    pairs = [(e, p) for e in ours for p in peers]
     lines = [f"### {title}", "",
-             "| server | load (s) | RSS (MiB) | PSS (MiB) |", "|---|---|---|---|"]
+             "| server | load (s) | RSS (MiB) | PSS (MiB) | disk (MiB) |", "|---|---|---|---|---|"]
     for n in names:
         r = results[n]
         if "error" in r:
-            lines.append(f"| {n} | did not start: {r['error'][:80]} | | |")
+            lines.append(f"| {n} | did not start: {r['error'][:80]} | | | |")
         else:
-            lines.append(f"| {n} | {r['load_s']:.1f} | {r.get('rss', math.nan):.0f} | {r.get('pss', math.nan):.0f} |")
-    lines += ["", "req/s (p50 / p99 ms) with keep-alive; ratio = Entente's req/s ÷ the peer's (above 1: Entente faster).", "",
-              "| query | rows | conns | " + " | ".join(names) + " | " + " | ".join(f"E÷{p}" for p in peers) + " |",
-              "|---" * (3 + len(names) + len(peers)) + "|"]
-    logs = {p: [] for p in peers}
+            lines.append(f"| {n} | {r['load_s']:.1f} | {r.get('rss', math.nan):.0f} | {r.get('pss', math.nan):.0f} "
+                         f"| {r.get('disk', math.nan):.1f} |")
+    lines += ["", "req/s (p50 / p99 latency in ms; the server's CPU ms per request) with keep-alive; "
+              "ratio = Entente's req/s ÷ the peer's (above 1: Entente faster).", "",
+              "| query | rows | conns | " + " | ".join(names) + " | " + " | ".join(f"{e}÷{p}" for e, p in pairs) + " |",
+              "|---" * (3 + len(names) + len(pairs)) + "|"]
+    logs = {pair: [] for pair in pairs}
     for q in queries:
         entries = {n: results[n].get("queries", {}).get(q, {}) for n in names}
         rows = {n: e["rows"] for n, e in entries.items() if "rows" in e}
@@ -191,14 +200,14 @@ def report(title: str, results: dict, queries: dict, connections: list[int]) -> 
             "differ: " + ", ".join(f"{n} {v}" for n, v in rows.items())
         for c in connections:
             ratios = []
-            for p in peers:
-                value = ratio(entries["entente"], entries[p], c) if "entente" in entries else math.nan
-                if not math.isnan(value) and rows.get(p) == rows.get("entente"):
-                    logs[p].append(math.log(value))
+            for e, p in pairs:
+                value = ratio(entries[e], entries[p], c)
+                if not math.isnan(value) and rows.get(p) == rows.get(e):
+                    logs[(e, p)].append(math.log(value))
                 ratios.append("—" if math.isnan(value) else f"{value:.2f}")
             lines.append(f"| {q} | {rows_cell if c == connections[0] else ''} | {c} | "
                          + " | ".join(fmt_cell(entries[n], c) for n in names) + " | " + " | ".join(ratios) + " |")
-    lines.append("| geometric mean | | | " + " | " * (len(names) - 1) + " | " + " | ".join(
+    lines.append("| geometric mean (same rows) | | | " + " | " * (len(names) - 1) + " | " + " | ".join(
         f"{math.exp(sum(v) / len(v)):.2f}" if v else "—" for v in logs.values()) + " |")
     return "\n".join(lines) + "\n"
 
@@ -222,7 +231,7 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--sizes", default="real,3000,1000000",
                         help="datasets: 'real' and/or triple counts of generated graphs")
-    parser.add_argument("--peers", default="entente,oxigraph,virtuoso,rdflib-endpoint")
+    parser.add_argument("--peers", default="entente,entente-nocache,oxigraph,virtuoso,rdflib-endpoint")
     parser.add_argument("--connections", default="1,8")
     parser.add_argument("--duration", type=int, default=5, help="seconds of wrk per query and connection count (whole)")
     parser.add_argument("--queries", default="all", help="all, mix, cq, or query names (comma-separated)")

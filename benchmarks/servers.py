@@ -34,23 +34,45 @@ class Server:
     url: str                                   # the SPARQL query endpoint
     processes: list[subprocess.Popen] = field(default_factory=list)
     load_s: float = 0.0
-    extra: dict = field(default_factory=dict)  # e.g. the engine's own triple count
+    data_dir: Path | None = None               # where it keeps the loaded data (for its size on disk)
+
+    def _pids(self) -> list[str]:
+        pids = []
+        for proc in self.processes:
+            out = subprocess.run(["ps", "-o", "pid=", "-s", str(proc.pid)], capture_output=True, text=True)
+            pids += out.stdout.split()
+        return pids
+
+    def cpu_seconds(self) -> float:
+        """CPU time (user + system, with waited-for children) of all its processes so far."""
+        total = 0
+        for pid in self._pids():
+            try:
+                fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+            except OSError:
+                continue
+            total += sum(int(x) for x in fields[11:15])
+        return total / os.sysconf("SC_CLK_TCK")
+
+    def disk_mib(self) -> float:
+        if self.data_dir is None:
+            return 0.0
+        out = subprocess.run(["du", "-sk", "--exclude=data.nq", str(self.data_dir)], capture_output=True, text=True)
+        return int(out.stdout.split()[0]) / 1024 if out.returncode == 0 else float("nan")
 
     def memory_mib(self) -> tuple[float, float]:
         """(RSS, PSS) of all processes of the server's sessions, in MiB."""
         rss = pss = 0
-        for proc in self.processes:
-            out = subprocess.run(["ps", "-o", "pid=", "-s", str(proc.pid)], capture_output=True, text=True)
-            for pid in out.stdout.split():
-                try:
-                    text = Path(f"/proc/{pid}/smaps_rollup").read_text()
-                except OSError:
-                    continue
-                for line in text.splitlines():
-                    if line.startswith("Rss:"):
-                        rss += int(line.split()[1])
-                    elif line.startswith("Pss:"):
-                        pss += int(line.split()[1])
+        for pid in self._pids():
+            try:
+                text = Path(f"/proc/{pid}/smaps_rollup").read_text()
+            except OSError:
+                continue
+            for line in text.splitlines():
+                if line.startswith("Rss:"):
+                    rss += int(line.split()[1])
+                elif line.startswith("Pss:"):
+                    pss += int(line.split()[1])
         return rss / 1024, pss / 1024
 
     def stop(self) -> None:
@@ -101,7 +123,8 @@ def entente(dataset: Path, work: Path, timeout: float, workers: int | None = Non
         args += ["--workers", str(workers)]
     started = time.perf_counter()
     proc = _spawn(args, work / "entente.log", env={"ENTENTE_QUERY_TIMEOUT": str(timeout), **(env or {})})
-    return _wait_up(Server("entente", f"http://127.0.0.1:{port}/sparql", [proc]), started, 1800)
+    return _wait_up(Server("entente", f"http://127.0.0.1:{port}/sparql", [proc], data_dir=work / "entente"),
+                    started, 1800)
 
 
 def oxigraph(dataset: Path, work: Path, timeout: float) -> Server:
@@ -117,7 +140,7 @@ def oxigraph(dataset: Path, work: Path, timeout: float) -> Server:
     proc = _spawn([str(PEERS / "oxigraph"), "serve-read-only", "--location", str(location),
                    "--bind", f"127.0.0.1:{port}", "--union-default-graph"],
                   work / "oxigraph.log")
-    return _wait_up(Server("oxigraph", f"http://127.0.0.1:{port}/query", [proc]), started, 600)
+    return _wait_up(Server("oxigraph", f"http://127.0.0.1:{port}/query", [proc], data_dir=location), started, 600)
 
 
 def rdflib_endpoint(dataset: Path, work: Path, timeout: float) -> Server:
@@ -186,7 +209,7 @@ def virtuoso(dataset: Path, work: Path, timeout: float) -> Server:
     _to_nquads(dataset, nquads)
     proc = _spawn(["virtuoso-t", "+foreground", "+configfile", str(directory / "virtuoso.ini")],
                   work / "virtuoso.out", cwd=directory)
-    server = Server("virtuoso", f"http://127.0.0.1:{http_port}/sparql", [proc])
+    server = Server("virtuoso", f"http://127.0.0.1:{http_port}/sparql", [proc], data_dir=directory)
     try:
         _isql(sql_port, f"ld_dir('{directory}', 'data.nq', 'urn:entente:default'); rdf_loader_run(); checkpoint;",
               deadline=time.perf_counter() + 1800, proc=proc)
@@ -215,4 +238,11 @@ def _isql(port: int, statements: str, deadline: float, proc: subprocess.Popen) -
         time.sleep(0.5)
 
 
-STARTERS = {"entente": entente, "oxigraph": oxigraph, "virtuoso": virtuoso, "rdflib-endpoint": rdflib_endpoint}
+def entente_nocache(dataset: Path, work: Path, timeout: float) -> Server:
+    """Entente with its answer cache off: every request goes to the query process and the engine."""
+    server = entente(dataset, work, timeout, env={"ENTENTE_ANSWER_CACHE_MB": "0"})
+    server.name = "entente-nocache"
+    return server
+
+
+STARTERS = {"entente": entente, "entente-nocache": entente_nocache, "oxigraph": oxigraph, "virtuoso": virtuoso, "rdflib-endpoint": rdflib_endpoint}

@@ -18,6 +18,9 @@ def create_app(settings: Settings | None = None) -> Flask:
     from . import headers
 
     store.init_app(app, settings)
+    from ..store.answers import AnswerCache
+
+    app.extensions["entente.answers"] = AnswerCache(settings.answer_cache_mb * 2**20)
     errors.init_app(app)
     headers.init_app(app)
 

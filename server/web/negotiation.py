@@ -53,8 +53,27 @@ def _quality(media_type: str, ranges: list[tuple[str, str, float]]) -> tuple[flo
     return best
 
 
+_DECIDED: dict = {}       # (Accept, candidates, default) -> Format or the 406 message; clients repeat their headers
+
+
 def negotiate(accept: str | None, candidates: tuple[Format, ...], default: Format | None = None) -> Format:
     """The best candidate for `accept`; `default` wins ties with */*; raises NotAcceptable (406)."""
+    key = (accept, tuple(map(id, candidates)), id(default))
+    decided = _DECIDED.get(key)
+    if decided is None:
+        try:
+            decided = _negotiate(accept, candidates, default)
+        except NotAcceptable as e:
+            decided = e.message
+        if len(_DECIDED) > 1024:             # bounded: headers are client-chosen
+            _DECIDED.clear()
+        _DECIDED[key] = decided
+    if isinstance(decided, str):
+        raise NotAcceptable(decided)
+    return decided
+
+
+def _negotiate(accept: str | None, candidates: tuple[Format, ...], default: Format | None) -> Format:
     ranges = parse_accept(accept)
     if not ranges:
         ranges = [("*", "*", 1.0)]

@@ -21,6 +21,7 @@ from ..graph import iris
 from ..errors import BadRequest, NotAcceptable, NotFound, UnsupportedMediaType
 from .negotiation import negotiate
 from ..store import get_store, parse_rdf
+from ..store.answers import cacheable
 
 bp = Blueprint("sparql", __name__)
 
@@ -140,26 +141,58 @@ def _query(text: str, params) -> Response:
     accept = request.headers.get("Accept")
     override = [v for v in params.getlist("format") if v.strip()]
 
-    def choose(kind: str) -> formats.Format:
-        if kind == "graph":
-            candidates, default = formats.RDF, formats.by_name("turtle")
-        elif kind == "boolean":
-            candidates, default = formats.RESULTS[:2], formats.RESULTS[0]
-        else:
-            candidates, default = formats.RESULTS, formats.RESULTS[0]
-        if override:
-            fmt = formats.by_parameter(override, candidates)
-            if fmt is None:
-                raise NotAcceptable(f"format={', '.join(override)} cannot carry this answer; choose one of "
-                                    f"{', '.join(f.name for f in candidates)}.", where="format")
-            return fmt
-        return negotiate(accept, candidates, default)
+    chosen = {}            # negotiated once per kind of answer (the format or why none), reused below
 
-    kind, body = get_store().query_serialized(text, choose, **dataset)
+    def choose(kind: str) -> formats.Format:
+        if kind not in chosen:
+            try:
+                chosen[kind] = _choose(kind, accept, override)
+            except NotAcceptable as e:
+                chosen[kind] = e
+        if isinstance(chosen[kind], NotAcceptable):
+            raise chosen[kind]
+        return chosen[kind]
+
+    store = get_store()
+    cache = current_app.extensions["entente.answers"]
+    key = None
+    if cacheable(text):
+        key = (text, tuple(sorted((k, tuple(v) if isinstance(v, list) else v) for k, v in dataset.items())),
+               tuple(_format_name(choose, kind) for kind in ("results", "boolean", "graph")))
+        version = store.version
+        answer = cache.get(version, key)
+    if key is None or answer is None:
+        answer = store.query_serialized(text, choose, **dataset)
+        if key is not None:
+            cache.put(version, key, answer)
+    kind, body = answer
     fmt = choose(kind)
     response = Response(body, 200, content_type=content_type(fmt))
     response.headers["X-Entente-Format"] = fmt.name
     return response
+
+
+def _choose(kind: str, accept: str | None, override: list[str]) -> formats.Format:
+    if kind == "graph":
+        candidates, default = formats.RDF, formats.by_name("turtle")
+    elif kind == "boolean":
+        candidates, default = formats.RESULTS[:2], formats.RESULTS[0]
+    else:
+        candidates, default = formats.RESULTS, formats.RESULTS[0]
+    if override:
+        fmt = formats.by_parameter(override, candidates)
+        if fmt is None:
+            raise NotAcceptable(f"format={', '.join(override)} cannot carry this answer; choose one of "
+                                f"{', '.join(f.name for f in candidates)}.", where="format")
+        return fmt
+    return negotiate(accept, candidates, default)
+
+
+def _format_name(choose, kind: str) -> str | None:
+    try:
+        return choose(kind).name
+    except NotAcceptable:
+        return None
 
 
 def content_type(fmt: formats.Format) -> str:
