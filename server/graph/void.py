@@ -181,8 +181,9 @@ def partition_iri(kind: str, term: str) -> str:
     return f"{iris.DATASET}#{kind}-{hashlib.sha256(term.encode()).hexdigest()[:16]}"
 
 
-def description(store, settings, public_root: str, dump_formats) -> list[ox.Quad]:
-    """The VoID description (default graph): statistics, graphs, linkset, licence, endpoint, dumps."""
+def description(store, settings, public_root: str, dump_formats, exports=()) -> list[ox.Quad]:
+    """The VoID description (default graph): statistics, graphs, linkset, licence, endpoint, dumps, and the
+    `exports` (server/exports/catalog.py) as DCAT data services and distributions."""
     stats = statistics(store, iris.BASE)
     out: list[ox.Quad] = []
 
@@ -249,6 +250,20 @@ def description(store, settings, public_root: str, dump_formats) -> list[ox.Quad
     add(LINKSET, VOID + "triples", count(stats.links.triples))
     add(LINKSET, VOID + "distinctSubjects", count(stats.links.distinct_subjects))
     add(LINKSET, VOID + "distinctObjects", count(stats.links.distinct_objects))
+
+    for export in exports:
+        url = public_root + export.path
+        if export.kind == "service":
+            add(url, RDF_TYPE, DCAT + "DataService")
+            add(url, DCAT + "endpointURL", url)
+            add(url, DCAT + "servesDataset", d)
+        else:
+            add(d, DCAT + "distribution", url)
+            add(url, RDF_TYPE, DCAT + "Distribution")
+            add(url, DCAT + "downloadURL", url)
+            add(url, DCAT + "mediaType", ox.Literal(export.media_type))
+        add(url, DCTERMS + "title", ox.Literal(export.title, language="en"))
+        add(url, DCTERMS + "conformsTo", export.conforms_to)
 
     add(WIKIDATA, RDF_TYPE, VOID + "Dataset")
     add(WIKIDATA, FOAF + "homepage", "https://www.wikidata.org/")

@@ -22,6 +22,7 @@ from ..graph import describe, iris, void
 
 from .. import formats
 from ..errors import NotFound
+from ..exports.catalog import EXPORTS
 from .negotiation import negotiate
 from ..store import get_store
 
@@ -147,7 +148,7 @@ def void_thing():
 @bp.route("/void.<ext>")
 def void_document(ext: str):
     fmt = format_or_404(ext, VOID_FORMATS, "VoID document", "void")
-    quads = void.description(get_store(), settings(), public_root(), DUMP_FORMATS)
+    quads = void.description(get_store(), settings(), public_root(), DUMP_FORMATS, EXPORTS)
     return document(describe.serialize(quads, fmt), fmt, "void", VOID_FORMATS)
 
 

@@ -23,6 +23,7 @@ from ..graph import iris, page_data
 
 from . import auth, picture
 from ..errors import BadRequest
+from ..exports.catalog import EXPORTS
 
 bp = Blueprint("pages", __name__)
 
@@ -561,7 +562,8 @@ def home():
     return _page("home.html", title="Entente", counts=counts, base=base, picture_url=picture_url(base),
                  article_url=href(iris.ARTICLE, base), ontology_url=href(iris.ONTOLOGY, base),
                  dumps=dumps, alternates=[(f.media_type, base + "void." + f.extension, f.name) for f in formats.GRAPHS],
-                 jsonld=script_json([dataset]), writes=auth.writes_enabled())
+                 jsonld=script_json([dataset]), writes=auth.writes_enabled(),
+                 exports=[(base + e.path.lstrip("/"), e.title) for e in EXPORTS])
 
 
 @bp.get("/article")
