@@ -18,4 +18,7 @@ class Export:
 EXPORTS = (
     Export("/reconcile", "OpenRefine reconciliation service (Reconciliation Service API 0.2)", "application/json",
            "https://www.w3.org/community/reports/reconciliation/CG-FINAL-specs-0.2-20230410/", "service"),
+    Export("/annotations/", "W3C Web Annotations: every evidence span, as a Web Annotation Protocol container",
+           'application/ld+json; profile="http://www.w3.org/ns/anno.jsonld"',
+           "http://www.w3.org/TR/annotation-protocol/", "service"),
 )

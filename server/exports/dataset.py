@@ -200,8 +200,8 @@ def _build(version: str, quads: list) -> Data:
         if not isinstance(s, ox.NamedNode):
             continue
         sv = s.value
-        if sv.startswith(iris.ID) and p in NAME_PREDICATES and isinstance(o, ox.Literal):
-            if (o.value, NAME_PREDICATES[p]) not in entity(sv).names:
+        if p in NAME_PREDICATES and isinstance(o, ox.Literal):
+            if sv.startswith(iris.ID) and (o.value, NAME_PREDICATES[p]) not in entity(sv).names:
                 entity(sv).names.append((o.value, NAME_PREDICATES[p]))
             if p == SKOS + "prefLabel" and o.language in (None, "en"):
                 labels[sv] = o.value
@@ -316,3 +316,30 @@ def _article(quads: list, labels: dict[str, str]) -> Article:
         elif p == DCTERMS + "publisher" and isinstance(o, ox.NamedNode):
             a.publisher = o.value
     return a
+
+
+# --- wording ---------------------------------------------------------------------------------------
+
+def term_text(data: Data, term) -> str:
+    """A term as a reader sees it: an IRI's label, a literal's text."""
+    if isinstance(term, ox.Literal):
+        return f"“{term.value}”" if term.datatype.value.endswith("#string") or term.language else term.value
+    return data.label(term.value)
+
+
+def triple_text(data: Data, s, p, o) -> str:
+    if p.value == RDF_TYPE:
+        kind = term_text(data, o)
+        return f"{term_text(data, s)} is {'an' if kind[:1].lower() in 'aeiou' else 'a'} {kind}"
+    if p.value in NAME_PREDICATES:
+        return f"{term_text(data, s)} is called {term_text(data, o)}"
+    return f"{term_text(data, s)} {data.label(p.value)} {term_text(data, o)}"
+
+
+def claim_text(data: Data, claim: Claim) -> str:
+    """One readable sentence for a claim: who says it, how, and its triples.
+    E.g. "Afshon Ostovar (indirect speech): Iran concerned about Russia overtaking Iran in Syria."."""
+    who = "The article" if claim.asserter == data.article.iri else \
+        data.label(claim.asserter) if claim.asserter else "Unknown asserter"
+    how = data.label(claim.modality) if claim.modality else "no modality given"
+    return f"{who} ({how}): " + "; ".join(triple_text(data, *t) for t in claim.triples) + "."

@@ -24,11 +24,12 @@ def create_app(settings: Settings | None = None) -> Flask:
     errors.init_app(app)
     headers.init_app(app)
 
-    from . import contributions, linked_data, pages, reconcile, sparql
+    from . import contributions, exports, linked_data, pages, reconcile, sparql
 
     app.register_blueprint(sparql.bp)
     app.register_blueprint(linked_data.bp)
     app.register_blueprint(pages.bp)
     app.register_blueprint(contributions.bp)
     app.register_blueprint(reconcile.bp)
+    app.register_blueprint(exports.bp)
     return app

@@ -1,0 +1,95 @@
+"""Blueprint: the exports that are documents (server/exports/ builds them; this module only reads the request
+and shapes the response).
+
+/annotations/                 the Web Annotation Protocol container (LDP BasicContainer + AnnotationCollection)
+/annotations/?page=N[&iris=1] one AnnotationPage (descriptions, or IRIs only)
+/annotations/<claim>/<b>-<e>  one annotation
+/ns/anno.jsonld, /ns/ldp.jsonld   the W3C JSON-LD contexts, as packaged (for offline processors)
+Read-only: anything but GET, HEAD and OPTIONS gets 405.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import json
+
+from flask import Blueprint, Response, request
+
+from .. import formats
+from ..errors import BadRequest, NotFound
+from ..exports import annotations
+from ..exports.dataset import Data
+from ..store import Store, get_store
+from .linked_data import public_root, settings
+from .negotiation import negotiate
+
+bp = Blueprint("exports", __name__)
+
+ANNOTATION_JSONLD = dataclasses.replace(formats.by_name("jsonld"), aliases=("application/json",))
+ANNOTATION_FORMATS = (ANNOTATION_JSONLD, formats.by_name("turtle"), formats.by_name("ntriples"))
+ANNO_LINKS = ('<http://www.w3.org/TR/annotation-protocol/>; rel="http://www.w3.org/ns/ldp#constrainedBy"',)
+
+
+def _data() -> Data:
+    return Data.load(get_store())
+
+
+def _annotation_response(document: dict, link_type: str) -> Response:
+    fmt = negotiate(request.headers.get("Accept"), ANNOTATION_FORMATS, default=ANNOTATION_JSONLD)
+    if fmt is ANNOTATION_JSONLD:
+        body = json.dumps(document, ensure_ascii=False, indent=1).encode("utf-8")
+        response = Response(body, 200, content_type=annotations.MEDIA_TYPE)
+    else:
+        body = ox_serialize(annotations.to_rdf(document), fmt)
+        response = Response(body, 200, content_type=f"{fmt.media_type}; charset=utf-8"
+                            if fmt.media_type.startswith("text/") else fmt.media_type)
+    response.headers["Link"] = ", ".join((f'<{link_type}>; rel="type"', *ANNO_LINKS))
+    response.headers["Allow"] = "GET, HEAD, OPTIONS"
+    response.vary.add("Accept")
+    response.vary.add("Prefer")
+    return response
+
+
+def ox_serialize(triples, fmt) -> bytes:
+    return Store.serialize(triples, fmt, {"oa": "http://www.w3.org/ns/oa#", "as": "http://www.w3.org/ns/activitystreams#",
+                                          "ldp": "http://www.w3.org/ns/ldp#", "dcterms": "http://purl.org/dc/terms/"})
+
+
+@bp.route("/annotations")
+@bp.route("/annotations/")
+def annotation_container():
+    data, root, lic = _data(), public_root(), settings().license
+    if "page" in request.args:
+        try:
+            n = int(request.args["page"])
+        except ValueError:
+            raise BadRequest("'page' must be a whole number from 0.", where="page") from None
+        page = annotations.page(data, root, lic, n, iris_only=request.args.get("iris") in ("1", "true"))
+        if page is None:
+            raise NotFound(f"There are {annotations.page_count(data)} pages (0 to "
+                           f"{annotations.page_count(data) - 1}).", where="page")
+        return _annotation_response(page, "http://www.w3.org/ns/ldp#Resource")
+    prefer = request.headers.get("Prefer")
+    response = _annotation_response(annotations.container(data, root, lic, prefer),
+                                    "http://www.w3.org/ns/ldp#BasicContainer")
+    if prefer and "return=representation" in prefer:
+        response.headers["Preference-Applied"] = "return=representation"
+    response.headers["Link"] += ', <http://www.w3.org/ns/ldp#Resource>; rel="type"'
+    return response
+
+
+@bp.route("/annotations/<path:path>")
+def annotation_item(path: str):
+    data = _data()
+    found = annotations.find(data, path)
+    if found is None:
+        raise NotFound("No such annotation; the container lists them all: /annotations/.", where=request.path)
+    doc = annotations.annotation(data, public_root(), settings().license, *found)
+    return _annotation_response(doc, "http://www.w3.org/ns/ldp#Resource")
+
+
+@bp.route("/ns/<any(anno, ldp):name>.jsonld")
+def context(name: str):
+    url = f"http://www.w3.org/ns/{name}.jsonld"
+    body = json.dumps(annotations.context_document(url), indent=1)
+    return Response(body, 200, content_type="application/ld+json")
