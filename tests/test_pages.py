@@ -250,6 +250,18 @@ def test_article_page_highlights_every_span_and_links_facts_both_ways(site):
     assert highlighted == "".join(article[i] for i in sorted(covered))
 
 
+def test_article_page_weighs_under_200_kb_with_every_claim_s_facts_once(site):
+    response = requests.get(site.url + "/id/bloomberg-iran-russia-2015.html", headers={"Accept-Encoding": "identity"},
+                            timeout=30)
+    assert len(response.content) < 200_000, f"the article page is {len(response.content):,} bytes"
+    _, page = get_page(site.url + "/id/bloomberg-iran-russia-2015.html")
+    listed = [a.attrs["href"] for a in page.find_all("a", cls="claim-link")]
+    with_facts = {a.attrs["href"] for li in page.find_all("li") if li.attrs.get("id", "").startswith("facts-")
+                  for div in li.find_all("div", cls="claim") if div.find_all("ul", cls="facts-of-claim")
+                  for a in div.find_all("a", cls="claim-link")}
+    assert set(listed) == with_facts, "every claim's facts are listed once"
+
+
 def test_links_only_to_this_server_wikidata_and_the_web():
     from server.web.pages import href
 

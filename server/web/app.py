@@ -10,6 +10,7 @@ from ..settings import Settings
 def create_app(settings: Settings | None = None) -> Flask:
     settings = settings or Settings.from_env()
     app = Flask(__name__)
+    app.jinja_env.trim_blocks = app.jinja_env.lstrip_blocks = True   # pages without template indentation
     app.config["ENTENTE"] = settings
     app.config["MAX_CONTENT_LENGTH"] = settings.max_body_bytes
 

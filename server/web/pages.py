@@ -12,7 +12,7 @@ from __future__ import annotations
 import json
 import re
 from dataclasses import dataclass, field
-from urllib.parse import urlencode
+from urllib.parse import urlencode, urlsplit
 
 from flask import Blueprint, Response, current_app, redirect, render_template, request
 from markupsafe import Markup
@@ -28,6 +28,7 @@ from ..exports.catalog import EXPORTS
 bp = Blueprint("pages", __name__)
 
 RDF_TYPE = page_data.RDF_TYPE
+IS_STRING = iris.PREFIXES["nif"] + "isString"
 RDFS_LABEL = page_data.RDFS + "label"
 # labels for the few W3C terms whose own labels are not in the store
 KNOWN_LABELS = {RDF_TYPE: "type", RDFS_LABEL: "label", page_data.RDFS + "comment": "comment",
@@ -254,9 +255,12 @@ def group_statements(statements, base: str, incoming: bool) -> list[PropertyGrou
     return sorted(groups.values(), key=order)
 
 
-def _description_jsonld(description) -> list[dict]:
+def _description_jsonld(description, outgoing_only: bool = False) -> list[dict]:
+    """The page's subject as JSON-LD (for the article: what it says about itself, not every span of it)."""
     triples = []
-    for st in list(description.outgoing) + list(description.incoming):
+    for st in list(description.outgoing) + ([] if outgoing_only else list(description.incoming)):
+        if outgoing_only and st.predicate.value == IS_STRING:
+            continue
         triples.append((st.subject.value, st.predicate.value, jsonld_node(st.object.value, st.object.kind,
                         getattr(st.object, "datatype", None), getattr(st.object, "language", None))))
         for node in (st.subject, st.object):
@@ -413,7 +417,8 @@ def paragraphs(text: str, spans, sentences) -> list[list[Piece]]:
         piece = Piece("text", segment, depth=len(covering), covering=[s.key for s in covering])
         if covering:
             piece.span = covering[0].key
-            piece.title = f"{numbers[covering[0].key]}: {covering[0].anchor}"
+            if len(covering) > 1:     # nested evidence: say which piece these words link to
+                piece.title = f"{numbers[covering[0].key]}: {covering[0].anchor}"
         elif sentence:
             piece.no_facts, piece.title = True, f"No facts: {sentence.no_facts_reason}"
         result[-1].append(piece)
@@ -436,6 +441,20 @@ class ClaimView:
     asserter: Link | None
     facts: list[FactView]
     contribution: Link | None = None
+    first_shown: str | None = None     # the span key where this claim's facts are listed (article page)
+
+    @property
+    def by_subject(self) -> list[tuple[Link, list[Link], list[FactView]]]:
+        """The facts grouped by subject: (subject, its types, its other facts); a label that only repeats
+        the subject's shown name is left out (the article page lists hundreds of facts)."""
+        groups: dict[str, tuple[Link, list[Link], list[FactView]]] = {}
+        for f in self.facts:
+            subject, types, rest = groups.setdefault(f.subject.value, (f.subject, [], []))
+            if f.predicate.value == RDF_TYPE:
+                types.append(f.object)
+            elif not (f.predicate.value == RDFS_LABEL and f.object.text == subject.text):
+                rest.append(f)
+        return list(groups.values())
 
 
 @dataclass
@@ -447,6 +466,14 @@ class SpanView:
     claims: list[ClaimView]
 
 
+def _site_relative(page_link: Link, base: str) -> Link:
+    """The same link with a path-only URL when it points into this site (the article page holds
+    thousands of links: absolute URLs alone would double its weight)."""
+    if page_link.url and page_link.url.startswith(base):
+        page_link.url = urlsplit(base).path + page_link.url[len(base):]
+    return page_link
+
+
 def render_article(store, settings, description) -> str:
     base = public_base(settings)
     data = page_data.article(store, description.iri)
@@ -454,20 +481,28 @@ def render_article(store, settings, description) -> str:
         return render_resource(store, settings, description)
     lab = data.labels
 
-    def ln(value, is_iri=True):
-        return link(value, base, lab.get(value)) if is_iri else link(value, base, kind="literal")
+    def ln(value, is_iri=True, label=None):
+        made = link(value, base, label or lab.get(value)) if is_iri else link(value, base, kind="literal")
+        return _site_relative(made, base)
 
     spans = []
+    shown_at: dict[str, str] = {}
+    shown = set()         # a claim's facts are listed at its first piece of evidence; later ones link there
     for i, s in enumerate(data.spans, 1):
         claims = []
         for c in s.claims:
             asserter = ln(c.asserter) if c.asserter else None
-            claims.append(ClaimView(link(c.iri, base, curie(c.iri)), page_data.modality_key(c.modality),
+            facts = [] if c.iri in shown else [FactView(ln(f.subject), ln(f.predicate), ln(f.object, f.object_is_iri))
+                                                for f in c.facts]
+            claims.append(ClaimView(ln(c.iri, label=curie(c.iri)), page_data.modality_key(c.modality),
                                     modality_text(c.modality, asserter.text if asserter else None),
-                                    asserter, [FactView(ln(f.subject), ln(f.predicate), ln(f.object, f.object_is_iri))
-                                               for f in c.facts],
-                                    link(c.contribution, base, "contributed") if c.contribution else None))
-        spans.append(SpanView(s.key, i, s.anchor, link(s.sentence, base, curie(s.sentence)) if s.sentence else None,
+                                    asserter, facts,
+                                    ln(c.contribution, label="contributed") if c.contribution else None,
+                                    first_shown=None if c.iri not in shown else shown_at[c.iri]))
+            if c.iri not in shown:
+                shown.add(c.iri)
+                shown_at[c.iri] = s.key
+        spans.append(SpanView(s.key, i, s.anchor, ln(s.sentence, label=curie(s.sentence)) if s.sentence else None,
                               claims))
     quiet = [(link(s.iri, base, f"sentence {s.number}" if s.number else curie(s.iri)), data.text[s.begin:s.end],
               s.no_facts_reason) for s in data.sentences if s.no_facts_reason]
@@ -476,7 +511,8 @@ def render_article(store, settings, description) -> str:
         "article.html", settings=settings, title=data.title or lab.get(data.iri) or "The article", iri=data.iri,
         self_link=link(data.iri, base), metadata=metadata, paragraphs=paragraphs(data.text, data.spans, data.sentences),
         spans=spans, quiet=quiet, sentence_count=len(data.sentences), picture_url=picture_url(base),
-        alternates=alternates(data.iri, base), jsonld=script_json(_description_jsonld(description)), base=base)
+        alternates=alternates(data.iri, base), base=base,
+        jsonld=script_json(_description_jsonld(description, outgoing_only=True)))
 
 
 # --- the ontology page ------------------------------------------------------------------------------------
