@@ -61,12 +61,46 @@ def validate(file: Path | None, rdf_format: str | None) -> None:
               help="SPARQL endpoints SERVICE may call, comma-separated [ENTENTE_SERVICE_ALLOWLIST].")
 @click.option("--service-timeout", type=float, default=None,
               help="Seconds for a query that calls SERVICE [ENTENTE_SERVICE_TIMEOUT].")
+@click.option("--store", "store_url", default=None, metavar="URL",
+              help="Run on this SPARQL engine's query endpoint instead of the embedded store [ENTENTE_STORE_URL]; "
+                   "see docs/remote-store.md.")
 def serve(**options) -> None:
     """Load the dataset into the store (idempotently) and serve it with gunicorn."""
     from .web import serving
 
     settings = Settings.from_env(**options)
     sys.exit(serving.main(settings))
+
+
+@main.command()
+@click.option("--store", "store_url", default=None, metavar="URL",
+              help="Query endpoint of the SPARQL engine [ENTENTE_STORE_URL]; update and Graph Store endpoints "
+                   "from ENTENTE_STORE_UPDATE_URL / ENTENTE_STORE_GSP_URL, credentials from ENTENTE_STORE_USER / "
+                   "ENTENTE_STORE_PASSWORD. Without it: the embedded store under --data-dir.")
+@click.option("--data-dir", type=click.Path(file_okay=False, path_type=Path), default=None,
+              help="Directory of the embedded store [ENTENTE_DATA_DIR].")
+@click.option("--dataset", type=click.Path(exists=True, dir_okay=False, path_type=Path), default=None,
+              help="Built dataset to load [ENTENTE_DATASET].")
+def load(**options) -> None:
+    """Put the built dataset into the store by its bulk path (a remote engine: one Graph Store PUT per graph);
+    nothing is done when the same file is loaded already."""
+    import time
+
+    from .store import open_store
+
+    settings = Settings.from_env(**options)
+    if not Path(settings.dataset).exists():
+        raise click.ClickException(f"no dataset at {settings.dataset} (run `entente build`)")
+    started = time.monotonic()
+    store = open_store(settings)
+    loaded = store.load_dataset(Path(settings.dataset))
+    elapsed = time.monotonic() - started
+    where = settings.store_url or str(settings.data_dir)
+    if loaded:
+        click.echo(f"entente: loaded {settings.dataset} into {where}: {store.count()} quads in "
+                   f"{len(store.graph_names())} named graphs, {elapsed:.2f} s")
+    else:
+        click.echo(f"entente: {settings.dataset} is loaded already in {where}")
 
 
 @main.command()

@@ -60,6 +60,23 @@ class Settings:
     token_file: Path | None = _setting(None, "File of hashed tokens, one 'role sha256-hex' per line.")
     rate_limit: int = _setting(30, "Contributions a token may send per minute (429 beyond).")
     license: str = _setting("https://creativecommons.org/licenses/by/4.0/", "Licence of the published data.")
+    store_url: str = _setting(
+        "", "Query endpoint of a SPARQL 1.1 engine to run on instead of the embedded store (docs/remote-store.md)."
+    )
+    store_update_url: str = _setting("", "Update endpoint of the remote engine (default: store_url).")
+    store_gsp_url: str = _setting("", "Graph Store Protocol endpoint of the remote engine (bulk loads, graph reads).")
+    store_user: str = _setting("", "User name for the remote engine (HTTP basic or digest auth).")
+    store_password: str = _setting("", "Password for the remote engine; set it in the environment, never on a command line.")
+    store_auth: str = _setting("basic", "How to send the remote engine's credentials: basic or digest.")
+    store_engine: str = _setting(
+        "auto", "The remote engine's kind (virtuoso, fuseki, graphdb, qlever, neptune, generic; auto: from its Server header)."
+    )
+    store_default_graph: str = _setting(
+        "urn:x-entente:default-graph", "Graph of the remote engine that holds Entente's default graph."
+    )
+    store_meta_graph: str = _setting(
+        "urn:x-entente:store", "Graph of the remote engine where Entente keeps its version and load record."
+    )
 
     @classmethod
     def from_env(cls, environ: dict[str, str] | None = None, **overrides) -> "Settings":

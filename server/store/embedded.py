@@ -263,6 +263,9 @@ class Store:
     def drop_graph(self, name: str) -> None:
         self.write((), [name])
 
+    def has_loaded_dataset(self) -> bool:
+        return (self.root / "dataset.json").exists()
+
     def load_dataset(self, path: Path) -> bool:
         """Load the built dataset unless the same file (sha256) is loaded already; True if it loaded."""
         path = Path(path).resolve()
@@ -817,12 +820,22 @@ def _fsync_dir(path: Path) -> None:
         os.close(fd)
 
 
+def open_store(settings: Settings):
+    """The store the settings ask for: a RemoteStore on a SPARQL engine when settings.store_url is set
+    (remote_store.py), else the embedded pyoxigraph Store. Both have the API of this module's docstring."""
+    if settings.store_url:
+        from .remote_store import RemoteStore
+
+        return RemoteStore(settings)
+    return Store(settings)
+
+
 def init_app(app, settings: Settings) -> None:
     """Attach the store. `entente serve` loads the dataset before forking workers; an app made some
     other way (a test client) loads it here if this store has never loaded one. A worker that gunicorn
     restarts never reloads a rebuilt dataset behind the other workers' backs: that waits for a restart."""
-    store = Store(settings)
-    if not settings.empty and Path(settings.dataset).exists() and not (store.root / "dataset.json").exists():
+    store = open_store(settings)
+    if not settings.empty and Path(settings.dataset).exists() and not store.has_loaded_dataset():
         store.load_dataset(Path(settings.dataset))
     app.extensions["entente.store"] = store
 

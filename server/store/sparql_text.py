@@ -157,3 +157,46 @@ def apply_using(update: str, using: list[str], using_named: list[str]) -> str:
         previous, previous_end = word, offset + len(word)
     out.append(update[last:])
     return "".join(out)
+
+
+def insert_data_as_template(update: str) -> str:
+    """The update with every top-level `INSERT DATA { … }` written as `INSERT { … } WHERE {}`: the same
+    operation (blank nodes are fresh either way), for engines that refuse blank nodes in INSERT DATA
+    (Virtuoso 7)."""
+    words = top_level_keywords(update)
+    out, last = [], 0
+    for (word, offset), (following, data_offset) in zip(words, words[1:]):
+        if word != "INSERT" or following != "DATA" or update[offset + 6:data_offset].strip():
+            continue
+        start = update.find("{", data_offset + 4)
+        end = _block_end(update, start) if start >= 0 else -1
+        if end < 0:
+            continue                    # unbalanced: leave it for the engine to report
+        out += [update[last:data_offset], update[data_offset + 4:end], " WHERE {}"]
+        last = end
+    out.append(update[last:])
+    return "".join(out)
+
+
+def _block_end(text: str, start: int) -> int:
+    """The offset just after the `}` that closes the `{` at `start` (-1 if it is never closed)."""
+    depth, i, n = 0, start, len(text)
+    while i < n:
+        c = text[i]
+        if c == "#":
+            end = text.find("\n", i)
+            i = n if end < 0 else end + 1
+        elif c in "\"'":
+            i = _skip_string(text, i)
+        elif c == "<":
+            m = _IRI.match(text, i)
+            i = m.end() if m else i + 1
+        else:
+            if c == "{":
+                depth += 1
+            elif c == "}":
+                depth -= 1
+                if depth == 0:
+                    return i + 1
+            i += 1
+    return -1

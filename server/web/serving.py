@@ -45,7 +45,7 @@ def prepare(settings: Settings) -> None:
 
     store_module.set_writer_start_method("spawn")      # the master forks workers: no fork server here
     try:
-        _prepare(store_module.Store(settings), settings)
+        _prepare(store_module.open_store(settings), settings)
     finally:
         store_module.set_writer_start_method("forkserver")
 

@@ -1,0 +1,585 @@
+"""RemoteStore: the store API (see store.py) on an existing SPARQL 1.1 engine, over HTTP.
+
+Entente talks to the engine through three endpoints: query (SPARQL 1.1 Protocol), update and, when
+there is one, the Graph Store Protocol (bulk loads and whole-graph reads). Credentials come from the
+settings (ENTENTE_STORE_USER / ENTENTE_STORE_PASSWORD), sent as HTTP basic or digest auth. docs/remote-store.md
+says how to run it on Virtuoso and what other engines lack.
+
+What Entente keeps in the engine, besides the data:
+- the graph settings.store_meta_graph (never served): the store's version (changed by every write
+  Entente makes, so ETags and the per-version caches of VoID, dumps and pictures work as on the
+  embedded store), the time of the last write, the record of the loaded dataset, the named graphs
+  Entente created empty, and the graphs the engine held before Entente first wrote to it (Virtuoso's
+  own system graphs): those are not Entente's and are never shown, counted or dropped;
+- the graph settings.store_default_graph stands for Entente's default graph (engines such as Virtuoso
+  have no separate one).
+Every query names its dataset explicitly (default-graph-uri / named-graph-uri): the union of
+Entente's graphs, or the stand-in default graph, as `union_default_graph` says; a query with its own
+FROM / FROM NAMED keeps them.
+
+Users' queries keep every guarantee of the embedded store: the SERVICE allowlist and the refusal of
+LOAD are checked before anything is sent; Virtuoso's pragmas (DEFINE) and built-in function namespaces
+(bif:, sql:) are refused; the time limit is sent to the engine where it takes one and enforced by
+Entente's own deadline on the HTTP call; answers are parsed, counted against max_results (413, never
+cut; an engine that says it cut an answer gets a 503, not a partial answer) and re-serialized in
+the negotiated format. Writes happen only in the engine, so several Entente servers can share one.
+"""
+
+from __future__ import annotations
+
+import http.client
+import json
+import logging
+import os
+import re
+import threading
+import time
+from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path
+
+import pyoxigraph as ox
+import requests
+
+from .errors import BadGateway, BadRequest, EntenteError, ResultTooLarge, ServiceUnavailable
+from .formats import Format
+from .settings import Settings
+from .sparql_text import check_nesting, has_dataset_clause, insert_data_as_template, top_level_keywords
+from .store import Store, _prefixes, _sha256, _too_large, check_federation, check_update
+
+log = logging.getLogger("entente")
+# Virtuoso echoes every default-graph-uri / named-graph-uri of a query as a response header; Entente names
+# each of its graphs, so an answer can carry more headers than http.client's default cap of 100.
+http.client._MAXHEADERS = max(http.client._MAXHEADERS, 100000)
+
+_JSON = ox.QueryResultsFormat.JSON
+_RESULTS_JSON = "application/sparql-results+json"
+_NTRIPLES = "application/n-triples"
+_ACCEPT_ANY = f"{_RESULTS_JSON}, {_NTRIPLES};q=0.9, text/turtle;q=0.8"
+_META = "urn:x-entente:store#"        # the properties of the meta graph
+_VIRTUOSO_BNODE = "nodeID://"
+# Virtuoso's pragmas and SQL-function namespaces: a DEFINE can make it fetch URLs (get:soft, input:grab-*),
+# bif: and sql: call server functions. Neither is SPARQL 1.1, so refusing them refuses no valid query.
+_ENGINE_FUNCTION = re.compile(r"(?<![\w\-/.#:%])(bif|sql):", re.IGNORECASE)
+# The graphs an engine holds. Not SELECT DISTINCT ?g: Virtuoso 7.2 answers that form only after its
+# transaction timeout (it waits on a lock), while the grouped form is immediate.
+_GRAPHS_QUERY = "SELECT ?g WHERE { GRAPH ?g { ?s ?p ?o } } GROUP BY ?g"
+_TIMEOUT_WORDS = ("timed out", "timeout", "S1T00", "SR171")
+
+# How each engine takes a per-request time limit: (parameter, unit) — None where it has none.
+ENGINES = {
+    "virtuoso": ("timeout", "ms"),
+    "fuseki": ("timeout", "s"),
+    "graphdb": ("timeout", "s"),
+    "qlever": ("timeout", "s-suffix"),
+    "neptune": None,
+    "generic": None,
+}
+
+
+class RemoteStore:
+    """The store API over a SPARQL engine's HTTP endpoints (one instance per worker process)."""
+
+    def __init__(self, settings: Settings):
+        if not settings.store_url:
+            raise ValueError("RemoteStore needs settings.store_url")
+        self.settings = settings
+        self.query_url = settings.store_url
+        self.update_url = settings.store_update_url or settings.store_url
+        self.gsp_url = settings.store_gsp_url or None
+        self.default_graph = settings.store_default_graph
+        self.meta_graph = settings.store_meta_graph
+        self._session_pid: int | None = None
+        self._session: requests.Session | None = None
+        self._lock = threading.Lock()
+        self._cache: dict = {}              # (what, version) -> value
+        self.engine = settings.store_engine if settings.store_engine != "auto" else None
+        self._ensure_meta()
+
+    # --- HTTP ------------------------------------------------------------------------------------
+    @property
+    def session(self) -> requests.Session:
+        """One keep-alive session per process (a forked worker must not share its parent's sockets)."""
+        if self._session is None or self._session_pid != os.getpid():
+            s = requests.Session()
+            user, password = self.settings.store_user, self.settings.store_password
+            if user:
+                s.auth = (requests.auth.HTTPDigestAuth(user, password) if self.settings.store_auth == "digest"
+                          else requests.auth.HTTPBasicAuth(user, password))
+            self._session, self._session_pid = s, os.getpid()
+        return self._session
+
+    def _post(self, url: str, data, headers: dict, timeout: float, what: str) -> requests.Response:
+        """POST with Entente's own deadline; engine failures become errors a user can act on."""
+        deadline = time.monotonic() + timeout
+        try:
+            r = self.session.post(url, data=data, headers=headers, timeout=(min(5.0, timeout), timeout),
+                                  stream=True)
+            body = bytearray()
+            for chunk in r.iter_content(65536):
+                body += chunk
+                if time.monotonic() > deadline:
+                    r.close()
+                    raise requests.Timeout
+            r._content = bytes(body)
+        except requests.Timeout:
+            raise ServiceUnavailable(
+                f"The {what} ran longer than {timeout:g} s, the server's time limit (ENTENTE_QUERY_TIMEOUT), "
+                f"and was stopped. Make it more selective or add a LIMIT.") from None
+        except requests.ConnectionError as e:
+            log.error("SPARQL engine unreachable at %s: %s", url, e)
+            raise ServiceUnavailable("The SPARQL engine behind this server cannot be reached; try again later.") \
+                from None
+        self._check(r, what, timeout)
+        return r
+
+    def _check(self, r: requests.Response, what: str, timeout: float) -> None:
+        if r.status_code in (401, 403):
+            log.error("SPARQL engine refused Entente's credentials (%s) at %s", r.status_code, r.url)
+            raise EntenteError("The SPARQL engine behind this server refused its credentials; the error has "
+                               "been logged.")
+        text = r.text[:2000] if r.status_code >= 400 else ""
+        if r.status_code >= 500 and any(w in text for w in _TIMEOUT_WORDS):
+            raise ServiceUnavailable(f"The {what} ran longer than the engine allows ({timeout:g} s) and was "
+                                     f"stopped. Make it more selective or add a LIMIT.")
+        if 400 <= r.status_code < 500 or (r.status_code == 500 and _looks_like_query_error(text)):
+            raise BadRequest(f"The SPARQL engine refused the {what}: {_clean(text)}")
+        if r.status_code >= 500:
+            log.error("SPARQL engine failed (%s) at %s: %s", r.status_code, r.url, text)
+            raise BadGateway(f"The SPARQL engine behind this server failed on the {what} (HTTP {r.status_code}).")
+        # Virtuoso's "anytime" answers: cut at the time limit, flagged only by a header.
+        if r.headers.get("X-SQL-State") == "S1TAT":
+            raise ServiceUnavailable(f"The {what} ran longer than {timeout:g} s, the server's time limit "
+                                     f"(ENTENTE_QUERY_TIMEOUT), and was stopped; no partial answer is given.")
+
+    def _timeout_params(self, timeout: float) -> dict:
+        spec = ENGINES.get(self.engine or "generic")
+        if spec is None:
+            return {}
+        name, unit = spec
+        value = {"ms": str(int(timeout * 1000)), "s": f"{timeout:g}", "s-suffix": f"{timeout:g}s"}[unit]
+        return {name: value}
+
+    def _detect_engine(self) -> None:
+        if self.engine is None:
+            try:
+                server = self.session.get(self.query_url, params={"query": "ASK {}"}, timeout=10).headers.get(
+                    "Server", "")
+            except requests.RequestException:
+                server = ""
+            self.engine = "virtuoso" if "virtuoso" in server.lower() else "generic"
+
+    # --- the SPARQL calls ------------------------------------------------------------------------
+    def _dataset_params(self, q: str, union_default_graph=None, default_graphs=None, named_graphs=None,
+                        own: bool = False) -> list[tuple[str, str]]:
+        """The protocol dataset of a query: the caller's, or Entente's graphs (see the module docstring)."""
+        if default_graphs or named_graphs:
+            return ([("default-graph-uri", self._engine_graph(g)) for g in default_graphs or ()] +
+                    [("named-graph-uri", self._engine_graph(g)) for g in named_graphs or ()])
+        if not own and has_dataset_clause(q):
+            return []
+        union = self.settings.union_default_graph if union_default_graph is None else union_default_graph
+        graphs = self.graph_names()
+        defaults = [self.default_graph] + (graphs if union else [])
+        return [("default-graph-uri", g) for g in defaults] + [("named-graph-uri", g) for g in graphs]
+
+    def _engine_graph(self, name: str) -> str:
+        return self.default_graph if name == "" else name
+
+    def _run_query(self, q: str, accept: str, timeout: float, params: list, base_iri: str | None,
+                   what: str = "query") -> requests.Response:
+        self._detect_engine()
+        text = f"BASE <{base_iri}> {q}" if base_iri else q
+        data = [("query", text)] + params + list(self._timeout_params(timeout).items())
+        return self._post(self.query_url, data, {"Accept": accept}, timeout, what)
+
+    def _update_engine(self, u: str, timeout: float | None = None, params=()) -> None:
+        """Entente's own updates name every graph (GRAPH <g>), so they go without dataset parameters:
+        on Virtuoso a default-graph-uri would hide every named graph from their WHERE clauses."""
+        self._detect_engine()
+        timeout = timeout or max(self.settings.query_timeout, 30)
+        if self.engine == "virtuoso":
+            u = insert_data_as_template(u)      # Virtuoso refuses blank nodes in INSERT DATA
+        data = [("update", u), *params]
+        try:
+            self._post(self.update_url, data, {"Accept": _RESULTS_JSON}, timeout, "update")
+        finally:
+            self._cache.clear()
+            holder = _request_cache()
+            if holder is not None:
+                holder.pop("entente_meta", None)
+
+    # --- versions ----------------------------------------------------------------------------------
+    def _ensure_meta(self) -> None:
+        """On first use of an engine: record the graphs it already holds as not Entente's, and a version."""
+        if self._meta_values(cached=False).get("initialised"):
+            return
+        self._detect_engine()
+        r = self._run_query(_GRAPHS_QUERY, _RESULTS_JSON, 60, [], None)
+        existing = [row["g"].value for row in _rows(r.content) if isinstance(row.get("g"), ox.NamedNode)]
+        ignore = " ".join(f"<{self.meta_graph}> <{_META}ignore> {ox.NamedNode(g)} ." for g in existing
+                          if g not in (self.meta_graph, self.default_graph))
+        m = f"<{self.meta_graph}>"
+        self._update_engine(f"INSERT DATA {{ GRAPH {m} {{ {m} <{_META}initialised> \"true\" . {ignore} }} }} ;\n"
+                            + self._bump())
+
+    def _bump(self) -> str:
+        """The update operations that give the store a new version (appended to every write)."""
+        m = f"<{self.meta_graph}>"
+        version = f"{time.time():.6f}-{os.urandom(4).hex()}"
+        return (f"DELETE WHERE {{ GRAPH {m} {{ {m} <{_META}version> ?v . }} }} ;\n"
+                f"DELETE WHERE {{ GRAPH {m} {{ {m} <{_META}modified> ?t . }} }} ;\n"
+                f"INSERT DATA {{ GRAPH {m} {{ {m} <{_META}version> \"{version}\" . "
+                f"{m} <{_META}modified> \"{time.time():.3f}\" . }} }}")
+
+    def _meta_values(self, cached: bool = True) -> dict:
+        """{property local name: [values]} of the meta graph; read once per request when in one."""
+        holder = _request_cache()
+        if cached and holder is not None and "entente_meta" in holder:
+            return holder["entente_meta"]
+        r = self._run_query(f"SELECT ?p ?o WHERE {{ GRAPH <{self.meta_graph}> {{ <{self.meta_graph}> ?p ?o }} }}",
+                            _RESULTS_JSON, max(self.settings.query_timeout, 10), [], None, "store lookup")
+        values: dict = {}
+        for row in _rows(r.content):
+            values.setdefault(row["p"].value[len(_META):], []).append(row["o"].value)
+        values["version"] = (values.get("version") or [""])[0]
+        if holder is not None:
+            holder["entente_meta"] = values
+        return values
+
+    @property
+    def version(self) -> str:
+        return self._meta_values()["version"]
+
+    @property
+    def last_modified(self) -> float:
+        return float((self._meta_values().get("modified") or ["0"])[0])
+
+    def _cached(self, what: str, compute):
+        key = (what, self.version)
+        with self._lock:
+            if key in self._cache:
+                return self._cache[key]
+        value = compute()
+        with self._lock:
+            for old in [k for k in self._cache if k[0] == what]:
+                del self._cache[old]
+            self._cache[key] = value
+        return value
+
+    # --- reads (the server's own bounded queries) --------------------------------------------------
+    def select(self, q: str, **ds) -> list[dict]:
+        base = ds.pop("base_iri", None)
+        r = self._run_query(q, _RESULTS_JSON, self.settings.query_timeout, self._dataset_params(q, own=True, **ds),
+                            base)
+        rows = _rows(r.content)
+        if len(rows) > self.settings.max_results:
+            raise ResultTooLarge(_too_large(self.settings.max_results, "rows"))
+        return rows
+
+    def ask(self, q: str, **ds) -> bool:
+        base = ds.pop("base_iri", None)
+        r = self._run_query(q, _RESULTS_JSON, self.settings.query_timeout, self._dataset_params(q, own=True, **ds),
+                            base)
+        return bool(json.loads(r.content).get("boolean"))
+
+    def construct(self, q: str, **ds) -> list:
+        base = ds.pop("base_iri", None)
+        r = self._run_query(q, _NTRIPLES, self.settings.query_timeout, self._dataset_params(q, own=True, **ds),
+                            base)
+        triples = _triples(r)
+        if len(triples) > self.settings.max_results:
+            raise ResultTooLarge(_too_large(self.settings.max_results, "triples"))
+        return triples
+
+    def quads(self, graph: str | None = None) -> list:
+        if graph is None:
+            return self._cached("quads", lambda: self._all_quads())
+        term = ox.DefaultGraph() if graph == "" else ox.NamedNode(graph)
+        return [ox.Quad(t.subject, t.predicate, t.object, term) for t in self._graph_triples(self._engine_graph(graph))]
+
+    def _all_quads(self) -> list:
+        names = [""] + self.graph_names()
+        with ThreadPoolExecutor(4) as pool:
+            parts = list(pool.map(self.quads, names))
+        return [q for part in parts for q in part]
+
+    def _graph_triples(self, name: str) -> list:
+        """One graph's triples: GSP GET where there is a GSP endpoint (no result-size cap), else CONSTRUCT."""
+        timeout = max(self.settings.query_timeout, 30)
+        if self.gsp_url:
+            try:
+                r = self.session.get(self.gsp_url, params={"graph": name}, headers={"Accept": _NTRIPLES},
+                                     timeout=timeout)
+            except requests.RequestException as e:
+                log.error("SPARQL engine GSP GET failed: %s", e)
+                raise ServiceUnavailable("The SPARQL engine behind this server cannot be reached; try again "
+                                         "later.") from None
+            if r.status_code == 404:
+                return []
+            self._check(r, "graph read", timeout)
+            return _triples(r)
+        r = self._run_query(f"CONSTRUCT {{ ?s ?p ?o }} WHERE {{ GRAPH <{name}> {{ ?s ?p ?o }} }}", _NTRIPLES,
+                            timeout, [("named-graph-uri", name)], None, "graph read")
+        return _triples(r)
+
+    def graph_names(self) -> list[str]:
+        return self._cached("graphs", self._graph_names)
+
+    def _graph_names(self) -> list[str]:
+        meta = self._meta_values()
+        r = self._run_query(_GRAPHS_QUERY, _RESULTS_JSON,
+                            max(self.settings.query_timeout, 30), [], None, "graph listing")
+        hidden = set(meta.get("ignore", [])) | {self.meta_graph, self.default_graph}
+        found = {row["g"].value for row in _rows(r.content) if isinstance(row.get("g"), ox.NamedNode)}
+        return sorted((found | set(meta.get("graph", []))) - hidden)
+
+    def has_graph(self, name: str | None) -> bool:
+        return not name or name in self.graph_names()
+
+    def count(self) -> int:
+        def compute():
+            rows = self.select("SELECT (COUNT(*) AS ?n) WHERE { GRAPH ?g { ?s ?p ?o } }",
+                               named_graphs=[""] + self.graph_names())
+            return int(rows[0]["n"].value)
+        return self._cached("count", compute)
+
+    def dump(self, fmt: Format) -> bytes:
+        from . import iris
+
+        quads = self.quads()
+        if fmt.kind == "dataset":
+            return ox.serialize(quads, format=fmt.oxigraph, prefixes=_prefixes(fmt, iris.PREFIXES))
+        return ox.serialize((q.triple for q in quads), format=fmt.oxigraph, prefixes=_prefixes(fmt, iris.PREFIXES))
+
+    serialize = staticmethod(Store.serialize)
+
+    # --- users' queries --------------------------------------------------------------------------
+    def query_serialized(self, q: str, fmt, **ds) -> tuple[str, bytes]:
+        """A user's query, with the embedded store's guarantees (module docstring); (kind, bytes)."""
+        check_nesting(q)
+        check_engine_extensions(q)
+        check_federation(q, self.settings.service_allowlist)
+        timeout = self.settings.query_timeout
+        if "service" in q.lower():
+            timeout = min(timeout, self.settings.service_timeout)
+        base = ds.pop("base_iri", None)
+        r = self._run_query(q, _ACCEPT_ANY, timeout, self._dataset_params(q, **ds), base)
+        limit = self.settings.max_results
+        media = r.headers.get("Content-Type", "").split(";")[0].strip().lower()
+        if media in (_RESULTS_JSON, "application/json"):
+            data = _map_json_bnodes(r.content)
+            if data.get("boolean") is not None or "results" not in data:
+                choice = fmt("boolean") if callable(fmt) else fmt
+                result = ox.parse_query_results(json.dumps(data).encode(), format=_JSON)
+                return "boolean", result.serialize(format=choice.oxigraph)
+            rows = len(data["results"]["bindings"])
+            if rows > limit or (self._cut_by_engine(r, rows)):
+                raise ResultTooLarge(_too_large(limit, "rows") + f" (this query gives {rows}"
+                                     f"{' or more' if rows <= limit else ''}.)")
+            choice = fmt("results") if callable(fmt) else fmt
+            result = ox.parse_query_results(json.dumps(data).encode(), format=_JSON)
+            return "results", result.serialize(format=choice.oxigraph)
+        choice = fmt("graph") if callable(fmt) else fmt
+        triples = _triples(r)
+        if len(triples) > limit:
+            raise ResultTooLarge(_too_large(limit, "triples"))
+        from . import iris
+
+        return "graph", Store.serialize(triples, choice, iris.PREFIXES)
+
+    @staticmethod
+    def _cut_by_engine(r: requests.Response, rows: int) -> bool:
+        """Virtuoso says in a header when it cut an answer at its ResultSetMaxRows."""
+        cap = r.headers.get("X-SPARQL-MaxRows")
+        return bool(cap) and cap.isdigit() and rows >= int(cap)
+
+    # --- writes ----------------------------------------------------------------------------------
+    def update(self, u: str, base_iri: str | None = None, **_ds) -> None:
+        """A user's SPARQL Update (the same checks as the embedded store, plus the engine's extensions)."""
+        check_nesting(u)
+        check_update(u, self.settings.service_allowlist)
+        check_engine_extensions(u)
+        for word, offset in top_level_keywords(u):
+            if word in ("ALL", "NAMED"):
+                raise BadRequest(f"{word} is refused on a remote store: the engine holds graphs that are not "
+                                 f"Entente's. Name the graphs (DROP GRAPH <g>, CLEAR GRAPH <g>) or use "
+                                 f"DELETE on the Graph Store Protocol (/store?graph=…).", where={"offset": offset})
+        text = f"BASE <{base_iri}> {u}" if base_iri else u
+        # The update's default graph is Entente's (the stand-in graph), its named graphs Entente's graphs.
+        dataset = [("default-graph-uri", self.default_graph)] + [("named-graph-uri", g) for g in self.graph_names()]
+        self._update_engine(text, timeout=self.settings.query_timeout, params=dataset)
+        self._update_engine(self._bump())
+
+    def write(self, quads_to_add, graphs_to_drop=(), graphs_to_create=()) -> None:
+        """Drop graphs, create (empty) graphs and add quads in one update request."""
+        m = f"<{self.meta_graph}>"
+        ops = []
+        for g in graphs_to_drop:
+            ops.append(f"DROP SILENT GRAPH <{ox.NamedNode(self._engine_graph(g)).value}>")
+            if g:
+                ops.append(f"DELETE DATA {{ GRAPH {m} {{ {m} <{_META}graph> <{ox.NamedNode(g).value}> }} }}")
+        created = [g for g in graphs_to_create if g]
+        if created:
+            ops.append("INSERT DATA { GRAPH " + m + " { " + " ".join(
+                f"{m} <{_META}graph> <{ox.NamedNode(g).value}> ." for g in created) + " } }")
+        by_graph: dict[str, list[str]] = {}
+        for q in quads_to_add:
+            g = q.graph_name
+            key = self.default_graph if isinstance(g, ox.DefaultGraph) else g.value
+            by_graph.setdefault(key, []).append(f"{q.subject} {q.predicate} {q.object} .")
+        if by_graph:
+            ops.append("INSERT DATA {\n" + "\n".join(f"GRAPH <{key}> {{\n" + "\n".join(lines) + "\n}"
+                                                     for key, lines in by_graph.items()) + "\n}")
+        ops.append(self._bump())
+        self._update_engine(" ;\n".join(ops))
+
+    def replace_graph(self, name: str, triples) -> None:
+        self.write(_in_graph(name, triples), [name], [name] if name else [])
+
+    def add_to_graph(self, name: str, triples) -> None:
+        self.write(_in_graph(name, triples), (), [name] if name else [])
+
+    def drop_graph(self, name: str) -> None:
+        self.write((), [name])
+
+    # --- bulk load ---------------------------------------------------------------------------------
+    def has_loaded_dataset(self) -> bool:
+        return bool(self._meta_values(cached=False).get("dataset-sha256"))
+
+    def load_dataset(self, path: Path) -> bool:
+        """Put the built dataset into the engine (each graph replaced by one GSP PUT, or an update where
+        there is no GSP endpoint) unless the same file (sha256) is loaded already; True if it loaded.
+        Graphs of the previously loaded dataset that the new one lacks are dropped; others stay."""
+        path = Path(path).resolve()
+        digest = _sha256(path)
+        meta = self._meta_values(cached=False)
+        if meta.get("dataset-sha256") == [digest] and meta.get("dataset-complete") == ["true"]:
+            return False
+        fmt = ox.RdfFormat.N_QUADS if path.suffix == ".nq" else ox.RdfFormat.TRIG
+        by_graph: dict[str, list] = {}
+        for q in ox.parse(path=str(path), format=fmt):
+            key = "" if isinstance(q.graph_name, ox.DefaultGraph) else q.graph_name.value
+            by_graph.setdefault(key, []).append(q.triple)
+        m = f"<{self.meta_graph}>"
+        previous = set(meta.get("dataset-graph", []))
+        self._update_engine(
+            f"DELETE WHERE {{ GRAPH {m} {{ {m} <{_META}dataset-complete> ?c }} }} ;\n"
+            f"INSERT DATA {{ GRAPH {m} {{ {m} <{_META}dataset-complete> \"false\" . "
+            + " ".join(f"{m} <{_META}dataset-graph> <{g}> ." for g in by_graph if g) + " } }")
+        for g in previous - set(by_graph):
+            self._update_engine(f"DROP SILENT GRAPH <{g}>")
+        for name, triples in by_graph.items():    # one at a time: concurrent PUTs wait on Virtuoso's locks
+            self._put_graph(name, triples)
+        self._update_engine(
+            f"DELETE WHERE {{ GRAPH {m} {{ {m} <{_META}dataset-graph> ?g }} }} ;\n"
+            f"DELETE WHERE {{ GRAPH {m} {{ {m} <{_META}dataset-sha256> ?s }} }} ;\n"
+            f"DELETE WHERE {{ GRAPH {m} {{ {m} <{_META}dataset-complete> ?c }} }} ;\n"
+            f"INSERT DATA {{ GRAPH {m} {{ {m} <{_META}dataset-sha256> \"{digest}\" . "
+            f"{m} <{_META}dataset-complete> \"true\" . "
+            + " ".join(f"{m} <{_META}dataset-graph> <{g}> ." for g in by_graph if g) + " } } ;\n" + self._bump())
+        return True
+
+    def _put_graph(self, name: str, triples: list) -> None:
+        target = self._engine_graph(name)
+        if not self.gsp_url:
+            self._update_engine(f"DROP SILENT GRAPH <{target}> ;\n" + "INSERT DATA { GRAPH <" + target + "> {\n"
+                                + "\n".join(f"{t.subject} {t.predicate} {t.object} ." for t in triples) + "\n} }",
+                                timeout=600)
+            return
+        body = ox.serialize(triples, format=ox.RdfFormat.N_TRIPLES)
+        try:
+            r = self.session.put(self.gsp_url, params={"graph": target}, data=body,
+                                 headers={"Content-Type": _NTRIPLES}, timeout=600)
+        except requests.RequestException as e:
+            raise ServiceUnavailable(f"The SPARQL engine's Graph Store endpoint cannot be reached: {e}") from None
+        self._check(r, "graph load", 600)
+
+
+# --- helpers ---------------------------------------------------------------------------------------
+
+def check_engine_extensions(text: str) -> None:
+    """Refuse engine pragmas (DEFINE) and SQL-function namespaces (bif:, sql:): not SPARQL 1.1, and
+    some of them make Virtuoso fetch URLs or call server functions."""
+    for word, offset in top_level_keywords(text):
+        if word == "DEFINE":
+            raise BadRequest("DEFINE pragmas are refused: they are not SPARQL 1.1, and some make the engine "
+                             "fetch URLs.", where={"offset": offset})
+    m = _ENGINE_FUNCTION.search(text)
+    if m:
+        raise BadRequest(f"The {m.group(1)}: namespace is refused: it calls the engine's built-in SQL "
+                         f"functions, which are not SPARQL 1.1.", where={"offset": m.start()})
+
+
+def _looks_like_query_error(text: str) -> bool:
+    """Virtuoso answers some query errors (unknown function, bad cast in a constant) with a 500."""
+    return "SPARQL compiler" in text or "SP0" in text[:200] or "37000" in text[:200]
+
+
+def _clean(text: str) -> str:
+    text = text.strip()
+    text = re.sub(r"\n\s*SPARQL query:.*", "", text, flags=re.S)       # Virtuoso echoes the query back
+    return text[:1000]
+
+
+def _map_bnode_value(value: str) -> str:
+    """A blank node label the RDF syntaxes accept (Virtuoso's are `nodeID://b123`)."""
+    if value.startswith(_VIRTUOSO_BNODE):
+        value = value[len(_VIRTUOSO_BNODE):]
+    return re.sub(r"[^A-Za-z0-9_]", "_", value) or "b"
+
+
+def _map_json_bnodes(content: bytes) -> dict:
+    """SPARQL JSON results with Virtuoso's blank nodes (also those given as `uri`) and typed-literal fixed."""
+    data = json.loads(content)
+    for row in (data.get("results") or {}).get("bindings", []):
+        for term in row.values():
+            if term.get("type") == "bnode" or (term.get("type") == "uri" and
+                                               term.get("value", "").startswith(_VIRTUOSO_BNODE)):
+                term["type"], term["value"] = "bnode", _map_bnode_value(term["value"])
+            elif term.get("type") == "typed-literal":
+                term["type"] = "literal"
+    if "head" in data:
+        data["head"].pop("link", None)
+    return data
+
+
+def _rows(content: bytes) -> list[dict]:
+    data = _map_json_bnodes(content)
+    if "results" not in data:
+        return []
+    result = ox.parse_query_results(json.dumps(data).encode(), format=_JSON)
+    names = [v.value for v in result.variables]
+    return [{n: s[n] for n in names if s[n] is not None} for s in result]
+
+
+def _triples(r: requests.Response) -> list:
+    media = r.headers.get("Content-Type", "").split(";")[0].strip().lower()
+    fmt = {"text/turtle": ox.RdfFormat.TURTLE, "application/x-turtle": ox.RdfFormat.TURTLE,
+           "application/rdf+xml": ox.RdfFormat.RDF_XML}.get(media, ox.RdfFormat.N_TRIPLES)
+    try:
+        triples = list(ox.parse(r.content, format=fmt))
+    except SyntaxError as e:
+        raise BadGateway(f"The SPARQL engine sent an RDF answer that cannot be parsed: {e}") from None
+    return [ox.Triple(_map_term(t.subject), t.predicate, _map_term(t.object)) for t in triples]
+
+
+def _map_term(term):
+    if isinstance(term, ox.NamedNode) and term.value.startswith(_VIRTUOSO_BNODE):
+        return ox.BlankNode(_map_bnode_value(term.value))
+    return term
+
+
+def _in_graph(name: str, triples):
+    graph = ox.DefaultGraph() if not name else ox.NamedNode(name)
+    return [ox.Quad(t.subject, t.predicate, t.object, graph) for t in triples]
+
+
+def _request_cache() -> dict | None:
+    """flask.g when serving a request (the store's version is read once per request), else None."""
+    try:
+        from flask import g, has_request_context
+    except ImportError:
+        return None
+    if not has_request_context():
+        return None
+    return g.__dict__.setdefault("_entente_store", {})
