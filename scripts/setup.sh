@@ -12,7 +12,7 @@ command -v dot >/dev/null 2>&1 || need+=(graphviz)
 command -v npm >/dev/null 2>&1 || need+=(npm)
 command -v ps >/dev/null 2>&1 || need+=(procps)  # tests/test_serving.py lists gunicorn's workers with ps
 command -v wrk >/dev/null 2>&1 || need+=(wrk)      # benchmarks/bench_sparql.py drives the servers with wrk
-command -v virtuoso-t >/dev/null 2>&1 || need+=(virtuoso-opensource)  # a peer in the benchmark
+command -v virtuoso-t >/dev/null 2>&1 || need+=(virtuoso-opensource)  # a peer in the benchmark; the remote-store tests run on it
 # Debian's python3 lacks ensurepip (so `python3 -m venv` fails) until python3-venv is installed.
 [ -x .venv/bin/python ] || python3 -c 'import ensurepip' >/dev/null 2>&1 || need+=(python3-venv)
 if [ ${#need[@]} -gt 0 ]; then

@@ -33,10 +33,42 @@ def built_dataset(tmp_path_factory) -> Path:
     return out
 
 
-class LiveServer:
-    """An `entente serve` subprocess on 127.0.0.1; `url` has no trailing slash."""
+# --- the store behind a test server: the embedded one, or a real Virtuoso (remote-store mode) --------
+# A test marked @pytest.mark.backends("embedded", "virtuoso") (or in a module with that as `pytestmark`)
+# that uses the `backend` fixture — directly, or through `server`, `make_server` or a LiveServer fixture
+# of its module — runs once per backend: the same test, not a copy. Other tests run on the embedded store.
 
-    def __init__(self, data_dir: Path, dataset: Path | None, extra_args=(), env=None):
+
+def pytest_generate_tests(metafunc):
+    if "backend" in metafunc.fixturenames:
+        marker = metafunc.definition.get_closest_marker("backends")
+        backends = marker.args if marker else ("embedded",)
+        metafunc.parametrize("backend", backends, indirect=True, scope="session")
+
+
+@pytest.fixture(scope="session")
+def backend(request) -> str:
+    """"embedded" (pyoxigraph in the server) or "virtuoso" (`entente serve --store` on a scratch Virtuoso)."""
+    return getattr(request, "param", "embedded")
+
+
+def start_virtuoso(directory: Path):
+    """A scratch Virtuoso open source (scripts/virtuoso.py) with its database in `directory`."""
+    import importlib.util
+
+    spec = importlib.util.spec_from_file_location("entente_virtuoso", ROOT / "scripts" / "virtuoso.py")
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module.Virtuoso(directory).start()
+
+
+class LiveServer:
+    """An `entente serve` subprocess on 127.0.0.1; `url` has no trailing slash. With backend="virtuoso"
+    it runs on its own scratch Virtuoso (started with it, stopped with it) through `--store`."""
+
+    def __init__(self, data_dir: Path, dataset: Path | None, extra_args=(), env=None, backend: str = "embedded"):
+        self.backend = backend
+        self.virtuoso = None
         self.port = free_port()
         self.url = f"http://127.0.0.1:{self.port}"
         self.data_dir = data_dir
@@ -52,6 +84,10 @@ class LiveServer:
         self.process: subprocess.Popen | None = None
 
     def start(self, timeout: float = 60) -> "LiveServer":
+        if self.backend == "virtuoso" and self.virtuoso is None:
+            self.virtuoso = start_virtuoso(self.data_dir.parent / f"virtuoso-{self.port}")
+            self.env.update(self.virtuoso.settings_env())
+            self.args += ["--store", self.virtuoso.query_url]
         self.process = subprocess.Popen(self.args, cwd=ROOT, env=self.env, stdout=open(self.log, "ab"),
                                         stderr=subprocess.STDOUT, start_new_session=True)
         deadline = time.time() + timeout
@@ -77,23 +113,27 @@ class LiveServer:
             except subprocess.TimeoutExpired:
                 os.killpg(self.process.pid, signal.SIGKILL)
                 self.process.wait()
+        if self.virtuoso is not None and sig is None:       # a signal test restarts the server on the same store
+            self.virtuoso.stop()
+            self.virtuoso = None
 
 
 @pytest.fixture(scope="session")
-def server(built_dataset, tmp_path_factory):
+def server(built_dataset, tmp_path_factory, backend):
     """The real server with the real dataset, shared by read-only tests. Do not write to it."""
-    live = LiveServer(tmp_path_factory.mktemp("served") / "store", built_dataset).start()
+    live = LiveServer(tmp_path_factory.mktemp("served") / "store", built_dataset, backend=backend).start()
     yield live
     live.stop()
 
 
 @pytest.fixture
-def make_server(tmp_path):
+def make_server(tmp_path, backend):
     """Start extra servers (scratch or writable) that are stopped after the test."""
     started = []
 
     def _make(dataset: Path | None = None, extra_args=(), env=None, data_dir: Path | None = None) -> LiveServer:
-        live = LiveServer(data_dir or tmp_path / f"store{len(started)}", dataset, extra_args, env).start()
+        live = LiveServer(data_dir or tmp_path / f"store{len(started)}", dataset, extra_args, env,
+                          backend=backend).start()
         started.append(live)
         return live
 

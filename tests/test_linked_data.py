@@ -20,6 +20,7 @@ from server import formats
 from server.web.linked_data import split_extension
 
 pytestmark = pytest.mark.filterwarnings("ignore::DeprecationWarning")   # rdflib's own ConjunctiveGraph notices
+BOTH = pytest.mark.backends("embedded", "virtuoso")     # run on the embedded store and on Virtuoso (conftest.py)
 
 ROOT = Path(__file__).resolve().parent.parent
 SAMPLE = Path(__file__).parent / "data" / "linked-data-sample.trig"
@@ -83,8 +84,8 @@ def sample(tmp_path_factory) -> Path:
 
 
 @pytest.fixture(scope="module")
-def ld(sample, tmp_path_factory):
-    live = LiveServer(tmp_path_factory.mktemp("ld") / "store", sample).start()
+def ld(sample, tmp_path_factory, backend):
+    live = LiveServer(tmp_path_factory.mktemp("ld") / "store", sample, backend=backend).start()
     yield live
     live.stop()
 
@@ -119,6 +120,7 @@ def test_browsers_and_wildcards_get_html_and_rdf_clients_their_format(ld):
     assert get(ld.url + "/id/iran", "application/n-quads").headers["Location"].endswith(".nq")
 
 
+@BOTH
 @pytest.mark.parametrize("kind", KINDS)
 def test_every_format_of_a_document_parses_to_the_same_triples(ld, kind):
     path = thing_path(KINDS[kind])
@@ -133,6 +135,7 @@ def test_every_format_of_a_document_parses_to_the_same_triples(ld, kind):
         assert isomorphic(graph, reference), f"{path}.{name} differs from {path}.ttl"
 
 
+@BOTH
 def test_description_has_outgoing_incoming_labels_and_evidence(ld):
     g = parse(get(ld.url + "/id/hezbollah.ttl").content, formats.by_name("turtle"))
     clerics, claim, span = ID["iran-ruling-clerics"], rdflib.URIRef(KINDS["claim"]), rdflib.URIRef(KINDS["span"])
@@ -147,6 +150,7 @@ def test_description_has_outgoing_incoming_labels_and_evidence(ld):
     assert (ID["us-congressional-reports"], RDFS_LABEL, None) in g                 # the asserter's label
 
 
+@BOTH
 def test_dataset_formats_keep_the_claim_graphs(ld):
     for fmt in formats.DATASETS:
         graphs = graphs_of(get(f"{ld.url}/id/hezbollah.{fmt.extension}").content, fmt)
@@ -185,6 +189,7 @@ def test_hash_iris_resolve_through_the_ontology_document(ld):
     assert isomorphic(version, g)
 
 
+@BOTH
 def test_many_incoming_statements_are_capped_with_a_link_to_the_query(ld, sample):
     g = parse(get(ld.url + "/id/middle-east.ttl").content, formats.by_name("turtle"))
     incoming = set(g.subjects(ENT.locatedIn, ID["middle-east"]))
@@ -266,6 +271,7 @@ def test_describe_caps_incoming_and_knows_graphs(store):
 @pytest.mark.parametrize("path", ["/id/no-such-thing", "/id/no-such-thing.ttl", "/claim/nothing.html",
                                   "/span/1-2", "/sentence/999", "/graph/nothing", "/contribution/none",
                                   "/id/a%20b", "/id/a%3Eb.ttl", "/ontology/9.9.9"])
+@BOTH
 def test_unknown_iris_are_404(ld, path):
     r = get(ld.url + path, "text/turtle")
     assert r.status_code == 404
@@ -309,6 +315,7 @@ def test_documents_link_their_other_formats_and_the_licence(ld):
     assert alternates["text/html"] == ld.url + "/id/iran.html"
 
 
+@BOTH
 def test_documents_revalidate_with_their_etag(ld):
     first = get(ld.url + "/id/iran.nt")
     assert first.headers.get("ETag")
@@ -404,6 +411,7 @@ def test_real_documents_agree_across_formats(server, built_dataset):
 
 # --- a contribution, end to end -----------------------------------------------------------------------
 
+@BOTH
 def test_a_contribution_dereferences_before_and_after_it_is_accepted(make_server):
     live = make_server(dataset=SAMPLE)
     body = (Path(__file__).parent / "data" / "contributions" / "good-katz-friendly.trig").read_bytes()

@@ -17,6 +17,7 @@ API (stable):
     store.replace_graph(name, triples) / add_to_graph(name, triples) / drop_graph(name)   atomic
     store.write(quads_to_add, graphs_to_drop=(), graphs_to_create=())  one transaction (contributions use this)
     store.load_dataset(path)                     idempotent: reloads only when the file's sha256 changed
+    store.has_loaded_dataset() -> bool           whether any dataset file was ever loaded
     store.dump(fmt: Format) -> bytes
     store.serialize(triples, fmt: Format) -> bytes
     store.count() -> int
@@ -818,29 +819,3 @@ def _fsync_dir(path: Path) -> None:
         os.fsync(fd)
     finally:
         os.close(fd)
-
-
-def open_store(settings: Settings):
-    """The store the settings ask for: a RemoteStore on a SPARQL engine when settings.store_url is set
-    (remote_store.py), else the embedded pyoxigraph Store. Both have the API of this module's docstring."""
-    if settings.store_url:
-        from .remote_store import RemoteStore
-
-        return RemoteStore(settings)
-    return Store(settings)
-
-
-def init_app(app, settings: Settings) -> None:
-    """Attach the store. `entente serve` loads the dataset before forking workers; an app made some
-    other way (a test client) loads it here if this store has never loaded one. A worker that gunicorn
-    restarts never reloads a rebuilt dataset behind the other workers' backs: that waits for a restart."""
-    store = open_store(settings)
-    if not settings.empty and Path(settings.dataset).exists() and not store.has_loaded_dataset():
-        store.load_dataset(Path(settings.dataset))
-    app.extensions["entente.store"] = store
-
-
-def get_store() -> Store:
-    from flask import current_app
-
-    return current_app.extensions["entente.store"]

@@ -1,4 +1,4 @@
-"""RemoteStore: the store API (see store.py) on an existing SPARQL 1.1 engine, over HTTP.
+"""RemoteStore: the store API (see embedded.py) on an existing SPARQL 1.1 engine, over HTTP.
 
 Entente talks to the engine through three endpoints: query (SPARQL 1.1 Protocol), update and, when
 there is one, the Graph Store Protocol (bulk loads and whole-graph reads). Credentials come from the
@@ -28,7 +28,6 @@ the negotiated format. Writes happen only in the engine, so several Entente serv
 from __future__ import annotations
 
 import http.client
-import json
 import logging
 import os
 import re
@@ -40,21 +39,24 @@ from pathlib import Path
 import pyoxigraph as ox
 import requests
 
-from .errors import BadGateway, BadRequest, EntenteError, ResultTooLarge, ServiceUnavailable
-from .formats import Format
-from .settings import Settings
+from ..errors import BadGateway, BadRequest, EntenteError, ResultTooLarge, ServiceUnavailable
+from ..formats import Format
+from ..settings import Settings
+from .embedded import Store, _prefixes, _sha256, _too_large, check_federation, check_update
 from .sparql_text import check_nesting, has_dataset_clause, insert_data_as_template, top_level_keywords
-from .store import Store, _prefixes, _sha256, _too_large, check_federation, check_update
 
 log = logging.getLogger("entente")
 # Virtuoso echoes every default-graph-uri / named-graph-uri of a query as a response header; Entente names
 # each of its graphs, so an answer can carry more headers than http.client's default cap of 100.
 http.client._MAXHEADERS = max(http.client._MAXHEADERS, 100000)
 
-_JSON = ox.QueryResultsFormat.JSON
-_RESULTS_JSON = "application/sparql-results+json"
+_XML = ox.QueryResultsFormat.XML
+# Answers travel as SPARQL XML results: every engine writes them, and Virtuoso writes them 5-10x faster
+# than JSON (measured: 2,000 rows in ~90 ms as XML, ~570 ms as JSON).
+_RESULTS_XML = "application/sparql-results+xml"
 _NTRIPLES = "application/n-triples"
-_ACCEPT_ANY = f"{_RESULTS_JSON}, {_NTRIPLES};q=0.9, text/turtle;q=0.8"
+_ACCEPT_ANY = f"{_RESULTS_XML}, {_NTRIPLES};q=0.9, text/turtle;q=0.8"
+_XML_BNODE = re.compile(rb"<(bnode|uri)>nodeID://([^<]*)</(?:bnode|uri)>")
 _META = "urn:x-entente:store#"        # the properties of the meta graph
 _VIRTUOSO_BNODE = "nodeID://"
 # Virtuoso's pragmas and SQL-function namespaces: a DEFINE can make it fetch URLs (get:soft, input:grab-*),
@@ -201,12 +203,12 @@ class RemoteStore:
             u = insert_data_as_template(u)      # Virtuoso refuses blank nodes in INSERT DATA
         data = [("update", u), *params]
         try:
-            self._post(self.update_url, data, {"Accept": _RESULTS_JSON}, timeout, "update")
+            self._post(self.update_url, data, {"Accept": _RESULTS_XML}, timeout, "update")
         finally:
             self._cache.clear()
             holder = _request_cache()
             if holder is not None:
-                holder.pop("entente_meta", None)
+                holder.pop("entente_version", None)
 
     # --- versions ----------------------------------------------------------------------------------
     def _ensure_meta(self) -> None:
@@ -214,7 +216,7 @@ class RemoteStore:
         if self._meta_values(cached=False).get("initialised"):
             return
         self._detect_engine()
-        r = self._run_query(_GRAPHS_QUERY, _RESULTS_JSON, 60, [], None)
+        r = self._run_query(_GRAPHS_QUERY, _RESULTS_XML, 60, [], None)
         existing = [row["g"].value for row in _rows(r.content) if isinstance(row.get("g"), ox.NamedNode)]
         ignore = " ".join(f"<{self.meta_graph}> <{_META}ignore> {ox.NamedNode(g)} ." for g in existing
                           if g not in (self.meta_graph, self.default_graph))
@@ -232,27 +234,38 @@ class RemoteStore:
                 f"{m} <{_META}modified> \"{time.time():.3f}\" . }} }}")
 
     def _meta_values(self, cached: bool = True) -> dict:
-        """{property local name: [values]} of the meta graph; read once per request when in one."""
-        holder = _request_cache()
-        if cached and holder is not None and "entente_meta" in holder:
-            return holder["entente_meta"]
+        """{property local name: [values]} of the meta graph (cached per version unless cached=False)."""
+        if cached:
+            return self._cached("meta", lambda: self._meta_values(cached=False))
         r = self._run_query(f"SELECT ?p ?o WHERE {{ GRAPH <{self.meta_graph}> {{ <{self.meta_graph}> ?p ?o }} }}",
-                            _RESULTS_JSON, max(self.settings.query_timeout, 10), [], None, "store lookup")
+                            _RESULTS_XML, max(self.settings.query_timeout, 10), [], None, "store lookup")
         values: dict = {}
         for row in _rows(r.content):
             values.setdefault(row["p"].value[len(_META):], []).append(row["o"].value)
-        values["version"] = (values.get("version") or [""])[0]
-        if holder is not None:
-            holder["entente_meta"] = values
         return values
+
+    def _version_info(self) -> tuple[str, float]:
+        """(version, time of the last write): one small query, made once per request when in one."""
+        holder = _request_cache()
+        if holder is not None and "entente_version" in holder:
+            return holder["entente_version"]
+        m = f"<{self.meta_graph}>"
+        r = self._run_query(f"SELECT ?v ?t WHERE {{ GRAPH {m} {{ {m} <{_META}version> ?v . "
+                            f"OPTIONAL {{ {m} <{_META}modified> ?t }} }} }}",
+                            _RESULTS_XML, max(self.settings.query_timeout, 10), [], None, "store lookup")
+        rows = _rows(r.content)
+        info = (rows[0]["v"].value, float(rows[0]["t"].value) if "t" in rows[0] else 0.0) if rows else ("", 0.0)
+        if holder is not None:
+            holder["entente_version"] = info
+        return info
 
     @property
     def version(self) -> str:
-        return self._meta_values()["version"]
+        return self._version_info()[0]
 
     @property
     def last_modified(self) -> float:
-        return float((self._meta_values().get("modified") or ["0"])[0])
+        return self._version_info()[1]
 
     def _cached(self, what: str, compute):
         key = (what, self.version)
@@ -269,7 +282,7 @@ class RemoteStore:
     # --- reads (the server's own bounded queries) --------------------------------------------------
     def select(self, q: str, **ds) -> list[dict]:
         base = ds.pop("base_iri", None)
-        r = self._run_query(q, _RESULTS_JSON, self.settings.query_timeout, self._dataset_params(q, own=True, **ds),
+        r = self._run_query(q, _RESULTS_XML, self.settings.query_timeout, self._dataset_params(q, own=True, **ds),
                             base)
         rows = _rows(r.content)
         if len(rows) > self.settings.max_results:
@@ -278,9 +291,9 @@ class RemoteStore:
 
     def ask(self, q: str, **ds) -> bool:
         base = ds.pop("base_iri", None)
-        r = self._run_query(q, _RESULTS_JSON, self.settings.query_timeout, self._dataset_params(q, own=True, **ds),
+        r = self._run_query(q, _RESULTS_XML, self.settings.query_timeout, self._dataset_params(q, own=True, **ds),
                             base)
-        return bool(json.loads(r.content).get("boolean"))
+        return bool(_results(r.content))
 
     def construct(self, q: str, **ds) -> list:
         base = ds.pop("base_iri", None)
@@ -327,7 +340,7 @@ class RemoteStore:
 
     def _graph_names(self) -> list[str]:
         meta = self._meta_values()
-        r = self._run_query(_GRAPHS_QUERY, _RESULTS_JSON,
+        r = self._run_query(_GRAPHS_QUERY, _RESULTS_XML,
                             max(self.settings.query_timeout, 30), [], None, "graph listing")
         hidden = set(meta.get("ignore", [])) | {self.meta_graph, self.default_graph}
         found = {row["g"].value for row in _rows(r.content) if isinstance(row.get("g"), ox.NamedNode)}
@@ -344,7 +357,7 @@ class RemoteStore:
         return self._cached("count", compute)
 
     def dump(self, fmt: Format) -> bytes:
-        from . import iris
+        from ..graph import iris
 
         quads = self.quads()
         if fmt.kind == "dataset":
@@ -366,24 +379,20 @@ class RemoteStore:
         r = self._run_query(q, _ACCEPT_ANY, timeout, self._dataset_params(q, **ds), base)
         limit = self.settings.max_results
         media = r.headers.get("Content-Type", "").split(";")[0].strip().lower()
-        if media in (_RESULTS_JSON, "application/json"):
-            data = _map_json_bnodes(r.content)
-            if data.get("boolean") is not None or "results" not in data:
-                choice = fmt("boolean") if callable(fmt) else fmt
-                result = ox.parse_query_results(json.dumps(data).encode(), format=_JSON)
-                return "boolean", result.serialize(format=choice.oxigraph)
-            rows = len(data["results"]["bindings"])
-            if rows > limit or (self._cut_by_engine(r, rows)):
+        if media in (_RESULTS_XML, "application/xml", "text/xml"):
+            result = _results(r.content)
+            if isinstance(result, ox.QueryBoolean):
+                return "boolean", result.serialize(format=(fmt("boolean") if callable(fmt) else fmt).oxigraph)
+            rows = r.content.count(b"<result>")       # inside literals a "<" is always escaped
+            if rows > limit or self._cut_by_engine(r, rows):
                 raise ResultTooLarge(_too_large(limit, "rows") + f" (this query gives {rows}"
                                      f"{' or more' if rows <= limit else ''}.)")
-            choice = fmt("results") if callable(fmt) else fmt
-            result = ox.parse_query_results(json.dumps(data).encode(), format=_JSON)
-            return "results", result.serialize(format=choice.oxigraph)
+            return "results", result.serialize(format=(fmt("results") if callable(fmt) else fmt).oxigraph)
         choice = fmt("graph") if callable(fmt) else fmt
         triples = _triples(r)
         if len(triples) > limit:
             raise ResultTooLarge(_too_large(limit, "triples"))
-        from . import iris
+        from ..graph import iris
 
         return "graph", Store.serialize(triples, choice, iris.PREFIXES)
 
@@ -528,26 +537,24 @@ def _map_bnode_value(value: str) -> str:
     return re.sub(r"[^A-Za-z0-9_]", "_", value) or "b"
 
 
-def _map_json_bnodes(content: bytes) -> dict:
-    """SPARQL JSON results with Virtuoso's blank nodes (also those given as `uri`) and typed-literal fixed."""
-    data = json.loads(content)
-    for row in (data.get("results") or {}).get("bindings", []):
-        for term in row.values():
-            if term.get("type") == "bnode" or (term.get("type") == "uri" and
-                                               term.get("value", "").startswith(_VIRTUOSO_BNODE)):
-                term["type"], term["value"] = "bnode", _map_bnode_value(term["value"])
-            elif term.get("type") == "typed-literal":
-                term["type"] = "literal"
-    if "head" in data:
-        data["head"].pop("link", None)
-    return data
+def _xml(content: bytes) -> bytes:
+    """SPARQL XML results with Virtuoso's blank nodes (`nodeID://b1`, sometimes given as <uri>) as blank nodes."""
+    return _XML_BNODE.sub(lambda m: b"<bnode>" + re.sub(rb"[^A-Za-z0-9_]", b"_", m.group(2)) + b"</bnode>",
+                          content)
+
+
+def _results(content: bytes):
+    """pyoxigraph's QuerySolutions or QueryBoolean of an XML answer."""
+    try:
+        return ox.parse_query_results(_xml(content), format=_XML)
+    except SyntaxError as e:
+        raise BadGateway(f"The SPARQL engine sent results that cannot be parsed: {e}") from None
 
 
 def _rows(content: bytes) -> list[dict]:
-    data = _map_json_bnodes(content)
-    if "results" not in data:
+    result = _results(content)
+    if isinstance(result, ox.QueryBoolean):
         return []
-    result = ox.parse_query_results(json.dumps(data).encode(), format=_JSON)
     names = [v.value for v in result.variables]
     return [{n: s[n] for n in names if s[n] is not None} for s in result]
 
