@@ -83,8 +83,13 @@ def test_home_page_says_what_this_is_and_links_everything(site):
     assert response.status_code == 200
     hrefs = {a.attrs.get("href") for a in page.find_all("a")}
     for path in ["article", "ontology.html", "sparql", "picture.svg", "void.ttl", "contributions",
-                 "dumps/entente.ttl", "dumps/entente.trig", "dumps/entente.nq", "dumps/entente.jsonld"]:
+                 "dumps/entente.ttl", "dumps/entente.trig", "dumps/entente.nq", "dumps/entente.jsonld",
+                 "dumps/entente.nt", "dumps/entente.rdf", "dumps/entente-rdf12.ttl"]:
         assert site.url + "/" + path in hrefs, path
+    holds = {a.attrs.get("href").rsplit("/", 1)[-1]: li.text() for li in page.find_all("li")
+             for a in li.find_all("a") if "/dumps/" in (a.attrs.get("href") or "")}
+    assert "asserts flatly" in holds["entente.ttl"] and "not asserted" in holds["entente.nt"]
+    assert "Every named graph" in holds["entente.trig"] and "RDF 1.2" in holds["entente-rdf12.ttl"]
     for path in ["article", "ontology.html", "sparql", "picture.svg", "void.ttl", "dumps/entente.nq"]:
         assert requests.get(site.url + "/" + path, headers={"Accept": pagetools.BROWSER_ACCEPT},
                             timeout=60).status_code == 200, path

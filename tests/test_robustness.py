@@ -71,7 +71,7 @@ def routes():
     return sorted((rule, sorted(m)) for rule, m in methods.items())
 
 
-SAMPLES = {"filename": "entente.css", "_rest": "x", "rest": "iran", "kind": "id", "ext": "ttl", "cid": "nope"}
+SAMPLES = {"filename": "entente.css", "name": "entente.ttl", "_rest": "x", "rest": "iran", "kind": "id", "ext": "ttl", "cid": "nope"}
 ROUTES = routes()
 
 
@@ -83,7 +83,7 @@ def concrete(rule: str) -> str:
 def test_the_sweep_covers_every_route():
     paths = {rule for rule, _ in ROUTES}
     for expected in ("/sparql", "/store", "/health", "/validate", "/contributions", "/picture.svg",
-                     "/dumps/entente.<ext>"):
+                     "/dumps/<name>"):
         assert expected in paths
     assert all(concrete(rule).startswith("/") and "<" not in concrete(rule) for rule in paths)
 

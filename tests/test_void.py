@@ -11,6 +11,7 @@ import hashlib
 from decimal import Decimal
 from pathlib import Path
 
+import pyoxigraph as ox
 import pytest
 import rdflib
 import requests
@@ -27,8 +28,14 @@ VOID = rdflib.Namespace(iris.PREFIXES["void"])
 DCAT = rdflib.Namespace("http://www.w3.org/ns/dcat#")
 SD = rdflib.Namespace(iris.PREFIXES["sd"])
 ENT = rdflib.Namespace(iris.ENT)
+DCTERMS = rdflib.Namespace(iris.PREFIXES["dcterms"])
+RDF_REIFIES = iris.PREFIXES["rdf"] + "reifies"
 DATASET = rdflib.URIRef(iris.DATASET)
-DUMPS = {"ttl": "text/turtle", "trig": "application/trig", "nq": "application/n-quads", "jsonld": "application/ld+json"}
+DUMPS = {"entente.trig": "application/trig", "entente.nq": "application/n-quads", "entente.ttl": "text/turtle",
+         "entente.nt": "application/n-triples", "entente.rdf": "application/rdf+xml",
+         "entente.jsonld": "application/ld+json", "entente-rdf12.ttl": "text/turtle"}
+TRIPLE_ONLY = ("entente.ttl", "entente.nt", "entente.rdf", "entente.jsonld")
+PROV = rdflib.Namespace(iris.PREFIXES["prov"])
 FIGURES = ("triples", "entities", "classes", "properties", "distinctSubjects", "distinctObjects")
 
 
@@ -136,13 +143,50 @@ def check_statistics(void: rdflib.Graph, ds: rdflib.Dataset) -> dict[str, int]:
     return totals
 
 
+def attribution(ds: rdflib.Dataset) -> tuple[set, set]:
+    """(triples the triple-only dumps may assert, triples of claims that are not asserted flatly), worked
+    out here with rdflib from the dataset file: a claim is flat when it is in the article's voice and not
+    negated, not probable/possible, not future/hypothetical; an inferred graph counts when all its
+    sources are flat; every other graph (article, claim records, ontology, linkset) counts."""
+    claims, flat = set(), set()
+    for records in ds.graphs():
+        for claim in records.subjects(rdflib.RDF.type, ENT.Claim):
+            claims.add(claim)
+            if ((claim, ENT.modality, ENT.ArticleVoice) in records
+                    and (claim, ENT.polarity, ENT.Negated) not in records
+                    and set(records.objects(claim, ENT.certainty)) <= {ENT.Certain}
+                    and not set(records.objects(claim, ENT.timeReference)) & {ENT.Future, ENT.Hypothetical}):
+                flat.add(claim)
+    allowed, attributed = set(), set()
+    for g in ds.graphs():
+        name = g.identifier
+        if name in claims:
+            (allowed if name in flat else attributed).update(g)
+        elif (name, rdflib.RDF.type, ENT.InferredGraph) in g:
+            sources = set(g.objects(name, PROV.wasDerivedFrom))
+            if sources and sources <= flat:
+                allowed.update(g)
+        else:
+            allowed.update(g)
+    return allowed, attributed - allowed
+
+
 def check_dumps(url: str, void: rdflib.Graph, ds: rdflib.Dataset) -> dict[str, int]:
-    """Every dump: advertised in VoID, size and SHA-256 as advertised, parses back to the dataset."""
+    """Every dump: advertised in VoID with what it holds, size and SHA-256 as advertised; TriG and N-Quads
+    parse back to the dataset, graph by graph; the triple-only dumps hold exactly what may be asserted
+    plainly — no quoted, reported, hedged, negated, future or hypothetical claim's triple unless it is
+    also asserted flatly; the RDF 1.2 dump holds that plus every claim triple as a reified triple term."""
     sizes = {}
-    advertised = {str(d) for d in void.objects(DATASET, VOID.dataDump)}
-    assert advertised == {f"{url}/dumps/entente.{ext}" for ext in DUMPS}
-    for ext, media_type in DUMPS.items():
-        dump_url = rdflib.URIRef(f"{url}/dumps/entente.{ext}")
+    asserted_subset = rdflib.URIRef(iris.DATASET + "#asserted")
+    assert (DATASET, VOID.subset, asserted_subset) in void
+    advertised = {str(d) for d in void.objects(DATASET, VOID.dataDump)} | \
+        {str(d) for d in void.objects(asserted_subset, VOID.dataDump)}
+    assert advertised == {f"{url}/dumps/{name}" for name in DUMPS}
+    assert {str(d) for d in void.objects(asserted_subset, VOID.dataDump)} == {f"{url}/dumps/{n}" for n in TRIPLE_ONLY}
+    allowed, attributed = attribution(ds)
+    assert attributed, "the data has claims that are not asserted flatly"
+    for name, media_type in DUMPS.items():
+        dump_url = rdflib.URIRef(f"{url}/dumps/{name}")
         r = requests.get(dump_url, headers={"Accept-Encoding": "identity"}, timeout=120)
         assert r.status_code == 200 and r.headers["Content-Type"].split(";")[0] == media_type
         assert "Content-Encoding" not in r.headers
@@ -150,33 +194,79 @@ def check_dumps(url: str, void: rdflib.Graph, ds: rdflib.Dataset) -> dict[str, i
         assert int(r.headers["Content-Length"]) == len(r.content) == number(void, dump_url, DCAT.byteSize)
         assert str(void.value(dump_url, ENT.sha256)) == digest.hex()
         assert r.headers["Repr-Digest"] == f"sha-256=:{base64.b64encode(digest).decode()}:"
+        assert void.value(dump_url, DCTERMS.description), f"VoID says what {name} holds"
         zipped = requests.get(dump_url, headers={"Accept-Encoding": "gzip"}, stream=True, timeout=120)
         raw = zipped.raw.read(decode_content=False)
         assert zipped.headers["Content-Encoding"] == "gzip" and gzip.decompress(raw) == r.content
         assert zipped.headers["Repr-Digest"] == f"sha-256=:{base64.b64encode(hashlib.sha256(raw).digest()).decode()}:"
         assert zipped.headers["ETag"] != r.headers["ETag"]
         assert str(void.value(dump_url, DCAT.mediaType)) == media_type
-        fmt = formats.by_extension(ext)
-        if fmt.name == "turtle":   # the RDF merge: every distinct triple, graphs gone
-            merged = rdflib.Graph()
-            for s, p, o, _ in ds.quads((None, None, None, None)):
-                merged.add((s, p, o))
-            parsed = rdflib.Graph().parse(data=r.content, format="turtle")
-            assert isomorphic(parsed, merged)
-            assert len(parsed) <= number(void, DATASET, VOID.triples)
+        fmt = formats.by_extension(name.rsplit(".", 1)[1])
+        if name in TRIPLE_ONLY:    # parsed by rdflib, not by the library that wrote it
+            parsed = rdflib.Graph()
+            for s, p, o in rdflib.Graph().parse(data=r.content, format=fmt.rdflib):
+                parsed.add((s, p, canonical(o)))
+            assert isomorphic(parsed, graph_of(allowed)), name
+            assert not set(parsed) & attributed, f"{name} asserts an attributed claim's triple"
+            assert number(void, dump_url, VOID.triples) == len(parsed) == number(void, asserted_subset, VOID.triples)
+        elif name == "entente-rdf12.ttl":   # RDF 1.2: rdflib cannot read it; Oxigraph's parser (W3C-tested) can
+            parsed = [tuple(from_ox(t) for t in (x.subject, x.predicate, x.object))
+                      for x in ox.parse(r.content, format=ox.RdfFormat.TURTLE)]
+            plain = {t for t in parsed if not isinstance(t[2], tuple)}
+            reified = {(s, o) for s, p, o in parsed if str(p) == RDF_REIFIES}
+            assert len(plain) + len(reified) == len(set(parsed))
+            assert isomorphic(graph_of(plain), graph_of(allowed | graph_descriptions(ds)))
+            assert not plain & attributed, "the RDF 1.2 dump asserts an attributed claim's triple"
+            for s, p, o, g in ds.quads((None, None, None, None)):   # every claim triple, reified by its claim
+                if (g, rdflib.RDF.type, ENT.Claim) in ds:
+                    assert (g, (s, p, o)) in reified, (g, s, p, o)
+            assert number(void, dump_url, VOID.triples) == len(set(parsed))
         else:                      # every named graph kept
             parsed = rdflib.Dataset()
             parsed.parse(data=r.content, format=fmt.rdflib)
             got = {str(g.identifier): g for g in parsed.graphs() if len(g)}
             want = {str(g.identifier): g for g in ds.graphs() if len(g)}
-            assert set(got) == set(want), ext
-            for name in want:
-                assert isomorphic(got[name], want[name]), f"graph {name} in the .{ext} dump"
+            assert set(got) == set(want), name
+            for graph in want:
+                assert isomorphic(got[graph], want[graph]), f"graph {graph} in {name}"
         again = requests.get(dump_url, headers={"If-None-Match": r.headers["ETag"], "Accept-Encoding": "identity"},
                              timeout=60)
         assert again.status_code == 304
-        sizes[ext] = len(r.content)
+        sizes[name] = len(r.content)
     return sizes
+
+
+def graph_of(triples) -> rdflib.Graph:
+    g = rdflib.Graph()
+    for t in triples:
+        g.add(t)
+    return g
+
+
+def graph_descriptions(ds: rdflib.Dataset) -> set:
+    """What each inferred graph says about itself: the graph, its reasoning run, what the run used."""
+    out = set()
+    for g in ds.graphs():
+        name = g.identifier
+        if (name, rdflib.RDF.type, ENT.InferredGraph) in g:
+            describers = {name} | set(g.objects(None, PROV.used))
+            out |= {t for t in g if t[0] in describers or str(t[0]).startswith(str(name) + "#")}
+    return out
+
+
+def from_ox(term):
+    """A pyoxigraph term as rdflib's (a triple term as a tuple), literals as the store keeps them."""
+    if isinstance(term, ox.Triple):
+        return tuple(from_ox(t) for t in (term.subject, term.predicate, term.object))
+    if isinstance(term, ox.NamedNode):
+        return rdflib.URIRef(term.value)
+    if isinstance(term, ox.BlankNode):
+        return rdflib.BNode(term.value)
+    if term.language:
+        return rdflib.Literal(term.value, lang=term.language)
+    if term.datatype.value == str(rdflib.XSD.string):    # RDF 1.1: a simple literal is an xsd:string
+        return rdflib.Literal(term.value)
+    return canonical(rdflib.Literal(term.value, datatype=rdflib.URIRef(term.datatype.value)))
 
 
 # --- the sample -------------------------------------------------------------------------------------
@@ -256,7 +346,8 @@ def check_linkset(void: rdflib.Graph, ds: rdflib.Dataset) -> int:
 def test_dumps_parse_and_match_their_advertised_size_and_checksum(sample_server):
     sizes = check_dumps(sample_server.url, fetch_void(sample_server.url), load(SAMPLE))
     assert set(sizes) == set(DUMPS)
-    assert requests.get(sample_server.url + "/dumps/entente.rdf", timeout=30).status_code == 404
+    r = requests.get(sample_server.url + "/dumps/entente.xml", timeout=30)
+    assert r.status_code == 404 and "/dumps/entente.ttl" in r.text
 
 
 def test_void_links_point_at_the_public_url(make_server):

@@ -12,16 +12,15 @@ Statistics count what the store holds now (cached per store.version):
   linkset graph uses for itself): `void:triples` = distinct links — not the graph's size, which
   includes the links' verification records and is its subset's `void:triples`.
 
-Dumps: Turtle holds the union of all graphs merged (distinct triples, graphs lost — so fewer
-than `void:triples` when graphs share triples); TriG,
-N-Quads and JSON-LD keep every named graph. Each is built once per store version; VoID gives
-its URL, size (`dcat:byteSize`) and SHA-256 (`ent:sha256`, hex).
+Dumps (`dumps.DUMPS`): TriG and N-Quads are `void:dataDump`s of the dataset; the triple-only dumps
+(Turtle, N-Triples, RDF/XML, JSON-LD) are `void:dataDump`s of its subset `dataset#asserted` (what the
+article asserts flatly, with the descriptions); the RDF 1.2 Turtle dump is a `void:dataDump` of the
+dataset too (claims as reified triple terms). Each dump says what it holds (`dcterms:description`),
+its size (`dcat:byteSize`), SHA-256 (`ent:sha256`, hex) and triple count (`void:triples`).
 """
 
 from __future__ import annotations
 
-import base64
-import gzip
 import hashlib
 import threading
 from dataclasses import dataclass
@@ -30,7 +29,7 @@ from urllib.parse import quote
 
 import pyoxigraph as ox
 
-from . import describe, iris
+from . import describe, dumps, iris
 from .describe import select_all
 
 VOID = iris.PREFIXES["void"]
@@ -47,21 +46,7 @@ EXAMPLES = (iris.ARTICLE, iris.ID + "iran", iris.ID + "russia", iris.ID + "vladi
 
 _OWN = {"union_default_graph": False}
 _lock = threading.Lock()
-_dumps: dict[tuple[str, str], "Dump"] = {}
 _stats: dict[str, "Statistics"] = {}
-
-
-@dataclass(frozen=True)
-class Dump:
-    body: bytes
-    sha256: str            # hex, of `body` (what VoID advertises)
-    sha256_base64: str     # for Repr-Digest (RFC 9530)
-    gzipped: bytes         # the same dump gzip-encoded, for clients that accept it
-    gzipped_sha256_base64: str
-
-    @property
-    def size(self) -> int:
-        return len(self.body)
 
 
 @dataclass
@@ -82,31 +67,6 @@ class Statistics:
     property_partitions: dict[str, int]  # property IRI → triples (every graph)
     vocabularies: list[str]
     links: Figures                       # the distinct owl:sameAs links into Wikidata
-
-
-# --- dumps ----------------------------------------------------------------------------------------
-
-def dump(store, fmt) -> Dump:
-    """The whole dataset in `fmt` (Turtle: the union merged; dataset formats and JSON-LD: every graph)."""
-    key = (fmt.name, store.version)
-    with _lock:
-        if key in _dumps:
-            return _dumps[key]
-    # Sorted, so that every worker process makes the same bytes (and the same checksum) for a version.
-    quads = sorted(store.quads(), key=lambda q: (str(q.graph_name), str(q.subject), str(q.predicate), str(q.object)))
-    if fmt.name == "jsonld":   # JSON-LD can carry named graphs: keep them
-        body = ox.serialize(quads, format=fmt.oxigraph)
-    else:
-        body = describe.serialize(quads, fmt)
-    digest = hashlib.sha256(body).digest()
-    gzipped = gzip.compress(body, compresslevel=6, mtime=0)
-    result = Dump(body, digest.hex(), base64.b64encode(digest).decode("ascii"), gzipped,
-                  base64.b64encode(hashlib.sha256(gzipped).digest()).decode("ascii"))
-    with _lock:
-        for old in [k for k in _dumps if k[1] != store.version]:
-            del _dumps[old]
-        _dumps[key] = result
-    return result
 
 
 # --- statistics -----------------------------------------------------------------------------------
@@ -170,6 +130,21 @@ def _compute(store, base: str) -> Statistics:
 
 # --- the description ------------------------------------------------------------------------------
 
+RIGHTS = ("The licence (CC BY 4.0 by default) covers Entente's own data: the claims, their records, the ontology, "
+          "the links and the inferences. The article's words are Bloomberg's: its text and sentences (graph:article) "
+          "and the quotes of the evidence spans are not covered by it. Each graph's dcterms:license and "
+          "dcterms:rights (from graph:rights) say which is which.")
+
+
+def graph_rights(store) -> dict[str, list]:
+    """graph → [(dcterms:license | dcterms:rights, value)] as graph:rights states them."""
+    out: dict[str, list] = {}
+    for r in select_all(store, f"SELECT ?g ?p ?o WHERE {{ GRAPH <{iris.GRAPH_RIGHTS}> {{ ?g ?p ?o "
+                        f"FILTER(?p IN (<{DCTERMS}license>, <{DCTERMS}rights>)) }} }}", "?g ?p ?o", **_OWN):
+        out.setdefault(r["g"].value, []).append((r["p"].value, r["o"]))
+    return out
+
+
 def subset_iri(graph: str) -> str:
     """The IRI of the void:subset for a named graph: a hash IRI of the dataset, resolved via /void."""
     local = quote(graph[len(iris.BASE):], safe="/:-._~") if graph.startswith(iris.BASE) else \
@@ -181,7 +156,7 @@ def partition_iri(kind: str, term: str) -> str:
     return f"{iris.DATASET}#{kind}-{hashlib.sha256(term.encode()).hexdigest()[:16]}"
 
 
-def description(store, settings, public_root: str, dump_formats, exports=()) -> list[ox.Quad]:
+def description(store, settings, public_root: str, dump_files=dumps.DUMPS, exports=()) -> list[ox.Quad]:
     """The VoID description (default graph): statistics, graphs, linkset, licence, endpoint, dumps, and the
     `exports` (server/exports/catalog.py) as DCAT data services and distributions."""
     stats = statistics(store, iris.BASE)
@@ -208,6 +183,7 @@ def description(store, settings, public_root: str, dump_formats, exports=()) -> 
         "its own named graph with its evidence (quote, offsets, asserter, modality), Wikidata links, and "
         "inferences.", language="en"))
     add(d, DCTERMS + "license", settings.license)
+    add(d, DCTERMS + "rights", ox.Literal(RIGHTS, language="en"))
     add(d, DCTERMS + "source", iris.ARTICLE)
     add(d, DCTERMS + "modified", ox.Literal(
         datetime.fromtimestamp(store.last_modified, timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ"),
@@ -223,23 +199,38 @@ def description(store, settings, public_root: str, dump_formats, exports=()) -> 
         add(d, VOID + "vocabulary", vocabulary)
     figures(d, stats.total)
 
-    for fmt in dump_formats:
-        url = f"{public_root}/dumps/entente.{fmt.extension}"
-        made = dump(store, fmt)
-        add(d, VOID + "dataDump", url)
-        add(url, DCTERMS + "format", ox.Literal(fmt.media_type))
-        add(url, DCAT + "mediaType", ox.Literal(fmt.media_type))
+    asserted = iris.DATASET + "#asserted"
+    add(d, VOID + "subset", asserted)
+    add(asserted, RDF_TYPE, VOID + "Dataset")
+    add(asserted, DCTERMS + "title", ox.Literal("What the article asserts flatly, with the descriptions", language="en"))
+    add(asserted, DCTERMS + "description", ox.Literal(dumps.ASSERTED, language="en"))
+    add(asserted, DCTERMS + "license", settings.license)
+    for dump_file in dump_files:
+        url = f"{public_root}/dumps/{dump_file.name}"
+        made = dumps.make(store, dump_file)
+        add(asserted if dump_file.holds == "asserted" else d, VOID + "dataDump", url)
+        add(url, DCTERMS + "format", ox.Literal(dump_file.media_type))
+        add(url, DCAT + "mediaType", ox.Literal(dump_file.media_type))
         add(url, DCAT + "byteSize", count(made.size))
         add(url, iris.ENT + "sha256", ox.Literal(made.sha256))
-        if fmt.w3c_iri:
-            add(d, VOID + "feature", fmt.w3c_iri)
+        add(url, VOID + "triples", count(made.triples))
+        add(url, DCTERMS + "description", ox.Literal(dump_file.description, language="en"))
+        if dump_file.conforms_to:
+            add(url, DCTERMS + "conformsTo", dump_file.conforms_to)
+        if dump_file.holds == "asserted":
+            add(asserted, VOID + "triples", count(made.triples))
+        if dump_file.format.w3c_iri:
+            add(d, VOID + "feature", dump_file.format.w3c_iri)
 
+    rights = graph_rights(store)
     for graph, f in sorted(stats.graphs.items()):
         s = subset_iri(graph)
         add(d, VOID + "subset", s)
         add(s, RDF_TYPE, VOID + "Dataset")
         add(s, SD + "name", graph)
         figures(s, f)
+        for prop, value in rights.get(graph, ()):
+            add(s, prop, value)
 
     # The links themselves: graph:linkset/wikidata also holds their verification records.
     add(d, VOID + "subset", LINKSET)

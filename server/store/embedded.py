@@ -723,7 +723,9 @@ def _load(store, root: Path, path: Path) -> bool:
                                           set(record.get("graphs", []))), "complete": False}))
     for g in set(record.get("graphs", [])) | set(graphs):
         store.remove_graph(ox.NamedNode(g))
-    store.bulk_load(path=str(path), format=_rdf_format(path))
+    # Parsed with the file's own blank node labels (the build makes them canonical): Store.bulk_load
+    # would give them fresh random ids on every load, and the dumps' SHA-256 would change with each.
+    store.bulk_extend(ox.parse(path=str(path), format=_rdf_format(path)))
     store.flush()
     _atomic_write(record_file, json.dumps({"sha256": digest, "graphs": graphs, "complete": True,
                                            "file": str(path), "loaded": time.time()}))

@@ -18,7 +18,7 @@ from urllib.parse import quote, urlencode
 
 from flask import Blueprint, Response, current_app, request
 
-from ..graph import describe, iris, void
+from ..graph import describe, dumps, iris, void
 
 from .. import formats
 from ..errors import NotFound
@@ -31,7 +31,6 @@ bp = Blueprint("linked_data", __name__)
 DOCUMENT_FORMATS = (formats.HTML,) + formats.RDF   # what a thing's document comes as, HTML first
 VOID_FORMATS = formats.RDF                          # the VoID description has no HTML page
 MINTED = ("id", "claim", "span", "sentence", "graph", "contribution")   # the IRI prefixes under the base (iris.py)
-DUMP_FORMATS = tuple(f for f in formats.RDF if f.name in ("turtle", "trig", "nquads", "jsonld"))
 
 
 def settings():
@@ -148,14 +147,18 @@ def void_thing():
 @bp.route("/void.<ext>")
 def void_document(ext: str):
     fmt = format_or_404(ext, VOID_FORMATS, "VoID document", "void")
-    quads = void.description(get_store(), settings(), public_root(), DUMP_FORMATS, EXPORTS)
+    quads = void.description(get_store(), settings(), public_root(), exports=EXPORTS)
     return document(describe.serialize(quads, fmt), fmt, "void", VOID_FORMATS)
 
 
-@bp.route("/dumps/entente.<ext>")
-def dump(ext: str):
-    fmt = format_or_404(ext, DUMP_FORMATS, "dump", "dumps/entente")
-    d = void.dump(get_store(), fmt)
+@bp.route("/dumps/<name>")
+def dump(name: str):
+    dump_file = dumps.by_name(name)
+    if dump_file is None:
+        raise NotFound(f"There is no dump '{name}'. The dumps: "
+                       + ", ".join(f"/dumps/{d.name}" for d in dumps.DUMPS), where=request.path)
+    fmt = dump_file.format
+    d = dumps.make(get_store(), dump_file)
     # The dump is encoded here (once per version), not by headers.py, so that ETag and Repr-Digest
     # (RFC 9530: a digest of the representation as sent) name the bytes actually sent.
     if request.accept_encodings["gzip"] > 0:
@@ -168,5 +171,5 @@ def dump(ext: str):
         response.headers["Repr-Digest"] = f"sha-256=:{d.sha256_base64}:"
         response.set_etag(d.sha256)
     response.vary.add("Accept-Encoding")
-    response.headers["Content-Disposition"] = f'attachment; filename="entente.{fmt.extension}"'
+    response.headers["Content-Disposition"] = f'attachment; filename="{dump_file.name}"'
     return response.make_conditional(request)

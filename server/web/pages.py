@@ -19,7 +19,7 @@ from markupsafe import Markup
 
 from .. import formats
 
-from ..graph import iris, page_data
+from ..graph import dumps as dump_files, iris, page_data
 
 from . import auth, picture
 from ..errors import BadRequest
@@ -593,11 +593,12 @@ def home():
                "http://rdfs.org/ns/void#triples": [{"@value": counts["triples"]}],
                "http://rdfs.org/ns/void#sparqlEndpoint": [{"@id": base + "sparql"}],
                "http://purl.org/dc/terms/license": [{"@id": settings.license}]}
-    dumps = [(f.name, f"{base}dumps/entente.{f.extension}") for f in formats.RDF
-             if f.extension in ("ttl", "trig", "nq", "jsonld")]
+    dumps: dict[str, list] = {}      # what a dump holds → its files, in the table's order
+    for d in dump_files.DUMPS:
+        dumps.setdefault(d.description, []).append((d.name, f"{base}dumps/{d.name}"))
     return _page("home.html", title="Entente", counts=counts, base=base, picture_url=picture_url(base),
                  article_url=href(iris.ARTICLE, base), ontology_url=href(iris.ONTOLOGY, base),
-                 dumps=dumps, alternates=[(f.media_type, base + "void." + f.extension, f.name) for f in formats.GRAPHS],
+                 dumps=list(dumps.items()), alternates=[(f.media_type, base + "void." + f.extension, f.name) for f in formats.GRAPHS],
                  jsonld=script_json([dataset]), writes=auth.writes_enabled(),
                  exports=[(base + e.path.lstrip("/"), e.title) for e in EXPORTS])
 
