@@ -114,6 +114,76 @@ def contribute(file: Path, server_url: str, rdf_format: str | None) -> None:
     sys.exit(client.contribute(file, server_url, rdf_format=rdf_format))
 
 
+@main.group()
+def export() -> None:
+    """Write the graph in other ecosystems' formats (reads the built dataset; see docs/exports.md)."""
+
+
+_dataset_option = click.option("--dataset", type=click.Path(dir_okay=False, path_type=Path), default=None,
+                               help="Built dataset to read [ENTENTE_DATASET] (run `entente build` first).")
+_out_option = click.option("--out", type=click.Path(dir_okay=False, path_type=Path), default=None,
+                           help="Write here instead of standard output.")
+_url_option = click.option("--public-url", default=None,
+                           help="Server URL that the output's own IRIs start with [ENTENTE_PUBLIC_URL] "
+                                "(default: the data's base IRI).")
+
+
+def _export_data(dataset: Path | None):
+    from .exports.dataset import Data, DatasetFile
+
+    settings = Settings.from_env(dataset=dataset)
+    try:
+        return settings, Data.load(DatasetFile(settings.dataset))
+    except FileNotFoundError as e:
+        raise click.ClickException(str(e)) from None
+
+
+def _export_root(settings, public_url: str | None) -> str:
+    return (public_url or settings.public_url or settings.base_iri).rstrip("/")
+
+
+def _write(text: str, out: Path | None) -> None:
+    if out is None:
+        click.echo(text, nl=not text.endswith("\n"))
+    else:
+        out.write_text(text, encoding="utf-8")
+
+
+@export.command("reconcile")
+@click.argument("names", nargs=-1, required=True)
+@click.option("--type", "types", multiple=True, help="Only candidates of this class (e.g. ent:Person); repeatable.")
+@click.option("--limit", type=int, default=3, show_default=True, help="Candidates per name.")
+@_dataset_option
+def export_reconcile(names, types, limit, dataset) -> None:
+    """Reconcile NAMES against the entities, as /reconcile does (a 0.2 result batch as JSON)."""
+    import json
+
+    from .exports import reconcile
+
+    _, data = _export_data(dataset)
+    try:
+        queries = reconcile.parse_batch({f"q{i}": {"query": n, "type": list(types), "limit": limit}
+                                         for i, n in enumerate(names)})
+    except reconcile.ReconcileError as e:
+        raise click.BadParameter(str(e)) from None
+    click.echo(json.dumps(reconcile.answer_batch(data, queries), ensure_ascii=False, indent=1))
+
+
+@export.command("annotations")
+@_dataset_option
+@_out_option
+@_url_option
+def export_annotations(dataset, out, public_url) -> None:
+    """Every evidence span as a W3C Web Annotation: one JSON-LD AnnotationCollection (as /annotations/)."""
+    import json
+
+    from .exports import annotations
+
+    settings, data = _export_data(dataset)
+    doc = annotations.collection(data, _export_root(settings, public_url), settings.license)
+    _write(json.dumps(doc, ensure_ascii=False, indent=1) + "\n", out)
+
+
 @main.command("settings-table")
 def settings_table() -> None:
     """Print the table of docs/settings.md: every setting with its flag, variable, default and help."""

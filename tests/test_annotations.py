@@ -215,3 +215,18 @@ def test_home_page_and_void_link_the_container(server):
     void = requests.get(server.url + "/void.nt", timeout=30).text
     assert f"<{server.url}/annotations/> <http://purl.org/dc/terms/conformsTo> " \
            "<http://www.w3.org/TR/annotation-protocol/>" in void
+
+
+def test_the_cli_writes_the_same_annotations_as_the_server(server, built_dataset, all_annotations, tmp_path):
+    import subprocess
+    import sys
+
+    out = tmp_path / "annotations.jsonld"
+    result = subprocess.run([sys.executable, "-m", "server.cli", "export", "annotations", "--dataset",
+                             str(built_dataset), "--public-url", server.url, "--out", str(out)],
+                            capture_output=True, text=True, cwd=Path(__file__).resolve().parent.parent)
+    assert result.returncode == 0, result.stderr
+    doc = json.loads(out.read_text())
+    assert doc["total"] == len(all_annotations) and doc["first"]["items"] == all_annotations
+    assert (rdflib.URIRef(server.url + "/annotations/"), rdflib.RDF.type,
+            rdflib.URIRef(AS + "OrderedCollection")) in to_graph(doc)

@@ -276,3 +276,17 @@ def test_fold_and_initials():
     assert reconcile.initials("Islamic Revolutionary Guard Corps") == "irgc"
     assert reconcile.initials("Organization of the Petroleum Exporting Countries") == "opec"
     assert reconcile.initials("Hezbollah") is None
+
+
+def test_the_cli_reconciles_like_the_service(built_dataset):
+    import subprocess
+    import sys
+
+    result = subprocess.run([sys.executable, "-m", "server.cli", "export", "reconcile", "Hezbollah", "Tehrān",
+                             "--type", "ent:Place", "--dataset", str(built_dataset)],
+                            capture_output=True, text=True, cwd=Path(__file__).resolve().parent.parent)
+    assert result.returncode == 0, result.stderr
+    body = json.loads(result.stdout)
+    check("0.2", "reconciliation-result-batch", body)
+    assert body["q0"]["result"] == []                          # Hezbollah is no place
+    assert body["q1"]["result"][0]["id"] == ID + "tehran" and body["q1"]["result"][0]["match"]

@@ -139,6 +139,16 @@ def container(data: Data, root: str, license: str, prefer: str | None = None) ->
     return body
 
 
+def collection(data: Data, root: str, license: str) -> dict:
+    """The whole collection in one document: the container with every annotation in its one page."""
+    base = f"{root}/annotations/"
+    items = [annotation(data, root, license, path, claim, span, with_context=False)
+             for path, claim, span in entries(data)]
+    return {"@context": ANNO_CONTEXT, "id": base, "type": "AnnotationCollection",
+            "label": "Entente: the evidence of every claim, as annotations on the article", "total": len(items),
+            "first": {"id": base + "?all", "type": "AnnotationPage", "startIndex": 0, "items": items}}
+
+
 def page(data: Data, root: str, license: str, n: int, iris_only: bool = False,
          with_context: bool = True) -> dict | None:
     items = entries(data)
