@@ -29,6 +29,8 @@ bp = Blueprint("pages", __name__)
 
 RDF_TYPE = page_data.RDF_TYPE
 IS_STRING = iris.PREFIXES["nif"] + "isString"
+SKOS_PREF = page_data.SKOS + "prefLabel"
+SKOS_ALT = page_data.SKOS + "altLabel"
 RDFS_LABEL = page_data.RDFS + "label"
 # labels for the few W3C terms whose own labels are not in the store
 KNOWN_LABELS = {RDF_TYPE: "type", RDFS_LABEL: "label", page_data.RDFS + "comment": "comment",
@@ -251,7 +253,9 @@ def group_statements(statements, base: str, incoming: bool) -> list[PropertyGrou
                                       [link(g, base, curie(g)) for g in st.graphs if not st.evidence]))
     for group in groups.values():
         group.values.sort(key=lambda v: (v.node.text.lower(), v.node.value))
-    order = lambda g: (g.predicate.value != RDF_TYPE, g.predicate.value != RDFS_LABEL, g.predicate.text.lower())
+    # the relations first; names, then types (most inferred, and already shown under the title) last
+    order = lambda g: (g.predicate.value == RDF_TYPE, g.predicate.value in (RDFS_LABEL, SKOS_PREF, SKOS_ALT),
+                       g.predicate.text.lower())
     return sorted(groups.values(), key=order)
 
 

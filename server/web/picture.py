@@ -10,6 +10,7 @@ store version, so a write to the store redraws them.
 from __future__ import annotations
 
 import html
+import re
 import subprocess
 import threading
 from collections import OrderedDict
@@ -71,7 +72,8 @@ def dot_source(relations, labels: dict[str, str], symmetric: set[str], public_ur
 
     nodes = sorted({k[0] for k in edges} | {k[2] for k in edges} | ({focus} if focus else set()))
     ids = {iri: f"n{i}" for i, iri in enumerate(nodes)}
-    layout = ('layout=neato, overlap=prism, splines=true, sep="+12", esep="+6"' if focus
+    # around one entity: a radial layout with the entity at the centre; the whole article: left to right
+    layout = (f'layout=twopi, root={ids[focus]}, overlap=prism, splines=true, ranksep=2.2, sep="+8"' if focus
               else 'layout=dot, rankdir=LR, nodesep=0.3')
     lines = ["digraph entente {",
              f'  graph [{layout}, fontname="Helvetica", fontsize=11, bgcolor="white", pad=0.2];',
@@ -121,7 +123,14 @@ def render_svg(dot: str) -> bytes:
     if result.returncode != 0:
         raise ServiceUnavailable("Graphviz could not draw the picture: "
                                  + result.stderr.decode("utf-8", "replace").strip()[:300])
-    return result.stdout
+    return fit(result.stdout)
+
+
+def fit(svg: bytes) -> bytes:
+    """Scale the drawing to whatever box shows it, whole and centred (Graphviz gives a fixed size in pt,
+    which a page could only show in a scrolling frame, most of it off-screen)."""
+    return re.sub(rb'<svg width="[0-9.]+pt" height="[0-9.]+pt"',
+                  b'<svg width="100%" height="100%" preserveAspectRatio="xMidYMid meet"', svg, count=1)
 
 
 def picture(store, public_url: str, focus: str | None = None) -> bytes:
