@@ -5,9 +5,9 @@ entity, in SPARQL and on the pages (real server over HTTP)."""
 
 from __future__ import annotations
 
-import glob
 import re
 from pathlib import Path
+from urllib.parse import urlencode
 
 import pytest
 import rdflib
@@ -183,3 +183,27 @@ def test_the_picture_uses_the_preferred_names(server):
     assert r.status_code == 200
     assert "Islamic Revolutionary Guard Corps" in r.text
     assert not re.search(r">Revolutionary Guards<", r.text)
+
+
+@pytest.mark.parametrize("q,slug", [("IRGC", "islamic-revolutionary-guard-corps"),
+                                    ("revolutionary guards", "islamic-revolutionary-guard-corps"),
+                                    ("Islamic Revolutionary Guard Corps", "islamic-revolutionary-guard-corps"),
+                                    ("Syria’s opposition", "syrian-opposition"), ("Syrian opposition", "syrian-opposition"),
+                                    ("JCPOA", "iran-nuclear-deal")])
+def test_the_search_page_finds_the_entity_by_any_name(server, q, slug):
+    response, page = get_page(server.url + "/search?" + urlencode({"q": q}))
+    assert response.status_code == 200
+    hrefs = [a.attrs.get("href") for li in page.find_all("li", cls="exact") for a in li.find_all("a")]
+    assert hrefs and hrefs[0].endswith(f"/id/{slug}.html"), (q, hrefs)
+
+
+def test_the_search_page_is_safe_with_any_text(server):
+    for q in ['"} } SELECT * WHERE { ?s ?p ?o', "back\\slash \" quote", "<script>alert(1)</script>", "ñ 東京"]:
+        response, page = get_page(server.url + "/search?" + urlencode({"q": q}))
+        assert response.status_code == 200, (q, response.text[:200])
+        assert "<script>alert(1)</script>" not in response.text
+        assert not page.find_all("li", cls="exact")
+    r = requests.get(server.url + "/search", params={"q": "x" * 201}, timeout=30)
+    assert r.status_code == 400 and "'q'" in r.text
+    response, page = get_page(server.url + "/search")
+    assert response.status_code == 200 and page.find_all("form", role="search")

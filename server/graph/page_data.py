@@ -13,6 +13,8 @@ import re
 from dataclasses import dataclass, field
 from pathlib import Path
 
+import pyoxigraph as ox
+
 from . import describe, iris
 from .. import resources
 
@@ -81,6 +83,34 @@ def labels(store, iri_list) -> dict[str, str]:
             if x not in found or (rank, row["l"].value) < found[x]:
                 found[x] = (rank, row["l"].value)
     return {k: v[1] for k, v in found.items()}
+
+
+# --- finding an entity by name --------------------------------------------------------------------------
+
+@dataclass
+class NameMatch:
+    iri: str
+    label: str | None
+    names: list[str]   # every name of the entity (preferred, article forms, abbreviations)
+    exact: bool        # one of them is the text searched for, case aside
+
+
+def find_by_name(store, text: str, limit: int = 50) -> list[NameMatch]:
+    """Entities (id:) one of whose names (rdfs:label, skos:prefLabel, skos:altLabel) contains `text`,
+    case aside; exact matches first. The text goes into the query as an escaped literal."""
+    needle = str(ox.Literal(text.lower()))
+    rows = store.select(f"""{PROLOGUE}
+        SELECT ?x (SAMPLE(?label) AS ?l) (GROUP_CONCAT(DISTINCT ?all; separator="\u001f") AS ?names)
+               (MAX(IF(LCASE(STR(?name)) = {needle}, 1, 0)) AS ?exact)
+        WHERE {{
+          ?x rdfs:label|skos:prefLabel|skos:altLabel ?name .
+          FILTER (isIRI(?x) && STRSTARTS(STR(?x), "{iris.ID}") && CONTAINS(LCASE(STR(?name)), {needle}))
+          ?x rdfs:label|skos:prefLabel|skos:altLabel ?all .
+          OPTIONAL {{ ?x rdfs:label ?label }}
+        }}
+        GROUP BY ?x ORDER BY DESC(?exact) LCASE(STR(?l)) LIMIT {int(limit)}""", **UNION)
+    return [NameMatch(r["x"].value, r["l"].value if r["l"] is not None else None,
+                      sorted(set(r["names"].value.split("\u001f"))), r["exact"].value == "1") for r in rows]
 
 
 # --- the article --------------------------------------------------------------------------------------

@@ -607,6 +607,26 @@ def home():
                  exports=[(base + e.path.lstrip("/"), e.title) for e in EXPORTS])
 
 
+SEARCH_MAX = 200   # characters of a name to search for
+
+
+@bp.get("/search")
+def search():
+    """Entities by any of their names: the canonical one, the article's forms, abbreviations."""
+    from ..store import get_store
+
+    settings = _settings()
+    base = public_base(settings)
+    text = (request.args.get("q") or "").strip()
+    if len(text) > SEARCH_MAX:
+        raise BadRequest(f"'q' is {len(text)} characters long; search for a name of at most {SEARCH_MAX}.",
+                         where="q")
+    matches = page_data.find_by_name(get_store(), text) if text else []
+    results = [(link(m.iri, base, m.label), [n for n in m.names if n != m.label], m.exact) for m in matches]
+    return _page("search.html", title=f"Search: {text}" if text else "Search", base=base, q=text,
+                 results=results, jsonld=script_json([]))
+
+
 @bp.get("/article")
 def article():
     return redirect(href(iris.ARTICLE, public_base(_settings())), code=303)
