@@ -44,7 +44,7 @@ PREFIXES = """@prefix ent: <https://w3id.org/entente/ontology#> .
 
 
 @pytest.fixture(scope="module")
-def live(built_dataset, tmp_path_factory):
+def contributions_server(built_dataset, tmp_path_factory):
     server = LiveServer(tmp_path_factory.mktemp("contrib") / "store", built_dataset,
                         env={"ENTENTE_MAX_BODY_BYTES": str(MAX_BODY), "ENTENTE_RATE_LIMIT": "10000"}).start()
     yield server
@@ -64,50 +64,50 @@ def claim(facts: str, *, modality="ent:DirectQuote", asserter="id:mark-katz", be
 {extra}""").encode()
 
 
-def state_of(live) -> tuple:
+def state_of(contributions_server) -> tuple:
     """What a refusal must not change: store version and size, and the contribution files on disk."""
-    health = requests.get(live.url + "/health", timeout=10).json()
-    inbox = live.data_dir / "contributions"
+    health = requests.get(contributions_server.url + "/health", timeout=10).json()
+    inbox = contributions_server.data_dir / "contributions"
     files = sorted(p.name for p in inbox.iterdir() if re.match(r"^\.?\d{8}T", p.name)) if inbox.exists() else []
     return health["version"], health["triples"], files
 
 
-def ask(live, query: str) -> bool:
-    r = requests.post(live.url + "/sparql", data={"query": query},
+def ask(contributions_server, query: str) -> bool:
+    r = requests.post(contributions_server.url + "/sparql", data={"query": query},
                       headers={"Accept": "application/sparql-results+json"}, timeout=30)
     assert r.status_code == 200, r.text
     return r.json()["boolean"]
 
 
-def send(live, body: bytes, content_type=TRIG, headers=CONTRIB, **kw) -> requests.Response:
-    return requests.post(live.url + "/contributions", data=body, timeout=60,
+def send(contributions_server, body: bytes, content_type=TRIG, headers=CONTRIB, **kw) -> requests.Response:
+    return requests.post(contributions_server.url + "/contributions", data=body, timeout=60,
                          headers={"Content-Type": content_type, "Accept": "application/json", **headers}, **kw)
 
 
-def refused(live, status: int, body: bytes, content_type=TRIG, headers=CONTRIB) -> dict:
+def refused(contributions_server, status: int, body: bytes, content_type=TRIG, headers=CONTRIB) -> dict:
     """Send, expect `status`, and check that nothing was stored."""
-    before = state_of(live)
-    r = send(live, body, content_type, headers)
+    before = state_of(contributions_server)
+    r = send(contributions_server, body, content_type, headers)
     assert r.status_code == status, r.text
-    assert state_of(live) == before
+    assert state_of(contributions_server) == before
     return r.json()
 
 
 # --- /validate ------------------------------------------------------------------------------------
 
-def test_validate_good_contribution_conforms_and_stores_nothing(live):
-    before = state_of(live)
-    r = requests.post(live.url + "/validate", data=GOOD_TRIG, headers={"Content-Type": TRIG}, timeout=60)
+def test_validate_good_contribution_conforms_and_stores_nothing(contributions_server):
+    before = state_of(contributions_server)
+    r = requests.post(contributions_server.url + "/validate", data=GOOD_TRIG, headers={"Content-Type": TRIG}, timeout=60)
     assert r.status_code == 200 and r.headers["Content-Type"].startswith("application/json")
     report = r.json()
     assert report["conforms"] is True and report["results"] == [] and report["checked"] > 0
-    assert state_of(live) == before
+    assert state_of(contributions_server) == before
 
 
-def test_validate_bad_contribution_reports_violations_with_200(live):
+def test_validate_bad_contribution_reports_violations_with_200(contributions_server):
     bad = claim("id:russia ent:friendlyWith id:israel .", quote="Russia is friendly with Iran")
-    before = state_of(live)
-    r = requests.post(live.url + "/validate", data=bad, headers={"Content-Type": TRIG}, timeout=60)
+    before = state_of(contributions_server)
+    r = requests.post(contributions_server.url + "/validate", data=bad, headers={"Content-Type": TRIG}, timeout=60)
     assert r.status_code == 200
     report = r.json()
     assert report["conforms"] is False
@@ -116,12 +116,12 @@ def test_validate_bad_contribution_reports_violations_with_200(live):
     assert result["resultPath"] is None or "anchorOf" in result["resultPath"]
     assert result["value"] == "Russia is friendly with Iran"
     assert result["severity"].endswith("#Violation") and "Russia is friendly with Israel" in result["message"]
-    assert state_of(live) == before
+    assert state_of(contributions_server) == before
 
 
-def test_validate_answers_rdf_report_by_accept(live):
+def test_validate_answers_rdf_report_by_accept(contributions_server):
     bad = claim("id:russia ent:friendlyWith id:israel .", modality="ent:Rumour")
-    r = requests.post(live.url + "/validate", data=bad, timeout=60,
+    r = requests.post(contributions_server.url + "/validate", data=bad, timeout=60,
                       headers={"Content-Type": TRIG, "Accept": "text/turtle"})
     assert r.status_code == 200 and r.headers["Content-Type"].startswith("text/turtle")
     g = rdflib.Graph().parse(data=r.text, format="turtle")
@@ -132,94 +132,94 @@ def test_validate_answers_rdf_report_by_accept(live):
     assert "https://w3id.org/entente/ontology#modality" in paths
 
 
-def test_validate_accepts_every_rdf_format(live):
+def test_validate_accepts_every_rdf_format(contributions_server):
     ds = rdflib.Dataset()
     ds.parse(data=GOOD_TRIG, format="trig", publicID=BASE + "contribution/new")
     for media_type, fmt in [(NQ, "nquads"), ("application/ld+json", "json-ld"), (TRIG, "trig")]:
         body = ds.serialize(format=fmt, encoding="utf-8")
-        r = requests.post(live.url + "/validate", data=body, headers={"Content-Type": media_type}, timeout=60)
+        r = requests.post(contributions_server.url + "/validate", data=body, headers={"Content-Type": media_type}, timeout=60)
         assert r.status_code == 200 and r.json()["conforms"] is True, (media_type, r.text)
-    # Triple formats carry no graphs, so the claim rule (facts live in claim graphs) must refuse them.
+    # Triple formats carry no graphs, so the claim rule (facts contributions_server in claim graphs) must refuse them.
     default_only = rdflib.Graph()
     for s, p, o, _ in ds.quads():
         default_only.add((s, p, o))
     for media_type, fmt in [(TURTLE, "turtle"), ("application/n-triples", "nt"), ("application/rdf+xml", "xml")]:
         body = default_only.serialize(format=fmt, encoding="utf-8")
-        r = requests.post(live.url + "/validate", data=body, headers={"Content-Type": media_type}, timeout=60)
+        r = requests.post(contributions_server.url + "/validate", data=body, headers={"Content-Type": media_type}, timeout=60)
         assert r.status_code == 200 and r.json()["conforms"] is False, (media_type, r.text)
         assert any("outside a claim graph" in x["message"] for x in r.json()["results"])
 
 
 # --- the workflow ---------------------------------------------------------------------------------
 
-def test_good_contribution_is_pending_then_accepted_into_its_own_graph(live):
-    r = send(live, GOOD_TRIG)
+def test_good_contribution_is_pending_then_accepted_into_its_own_graph(contributions_server):
+    r = send(contributions_server, GOOD_TRIG)
     assert r.status_code == 201, r.text
     answer = r.json()
     cid = answer["id"]
     iri = BASE + "contribution/" + cid
-    assert r.headers["Location"] == f"{live.url}/contribution/{cid}"
+    assert r.headers["Location"] == f"{contributions_server.url}/contribution/{cid}"
     assert answer["state"] == "pending" and answer["graphs"] == [iri, iri + "#katz-russia-israel"]
 
     # the record is public at once; the data is not served while pending
-    assert ask(live, f"ASK {{ GRAPH <{BASE}graph/contributions> {{ <{iri}> <{BASE}ontology#state> "
+    assert ask(contributions_server, f"ASK {{ GRAPH <{BASE}graph/contributions> {{ <{iri}> <{BASE}ontology#state> "
                      f"<{BASE}ontology#Pending> }} }}")
-    assert not ask(live, f"ASK {{ GRAPH <{iri}#katz-russia-israel> {{ ?s ?p ?o }} }}")
-    record = requests.get(f"{live.url}/contributions/{cid}", timeout=10).json()
+    assert not ask(contributions_server, f"ASK {{ GRAPH <{iri}#katz-russia-israel> {{ ?s ?p ?o }} }}")
+    record = requests.get(f"{contributions_server.url}/contributions/{cid}", timeout=10).json()
     assert record["state"] == "pending" and record["data"] == GOOD_TRIG.decode()
     assert record["sha256"] == answer["sha256"] and record["contributor"] == "contributor"
     assert record["format"] == TRIG and len(record["shapesVersion"]) == 64 and record["triples"] == 11
 
-    r = requests.post(f"{live.url}/contributions/{cid}/accept", json={"reason": "quote checked"},
+    r = requests.post(f"{contributions_server.url}/contributions/{cid}/accept", json={"reason": "quote checked"},
                       headers=MAINTAIN, timeout=60)
     assert r.status_code == 200, r.text
     assert r.json()["state"] == "accepted" and r.json()["reason"] == "quote checked"
-    assert ask(live, f"ASK {{ GRAPH <{iri}#katz-russia-israel> {{ <{BASE}id/russia> <{BASE}ontology#friendlyWith> "
+    assert ask(contributions_server, f"ASK {{ GRAPH <{iri}#katz-russia-israel> {{ <{BASE}id/russia> <{BASE}ontology#friendlyWith> "
                      f"<{BASE}id/israel> }} <{iri}#katz-russia-israel> <{BASE}ontology#assertedBy> <{BASE}id/mark-katz> }}")
     # the contribution's IRI dereferences like any other resource (record from graph:contributions)
-    r = requests.get(f"{live.url}/contribution/{cid}", headers={"Accept": "text/turtle"}, timeout=30)
+    r = requests.get(f"{contributions_server.url}/contribution/{cid}", headers={"Accept": "text/turtle"}, timeout=30)
     assert r.status_code == 200, r.text
     g = rdflib.Graph().parse(data=r.text, format="turtle")
     assert (rdflib.URIRef(iri), rdflib.URIRef(BASE + "ontology#state"), rdflib.URIRef(BASE + "ontology#Accepted")) in g
     # resource pages show the fact with its evidence, marked as contributed and linked to the contribution
-    page = requests.get(f"{live.url}/id/russia.html", timeout=30)
+    page = requests.get(f"{contributions_server.url}/id/russia.html", timeout=30)
     assert page.status_code == 200 and "contributed" in page.text and f"/contribution/{cid}" in page.text
-    assert requests.get(f"{live.url}/contribution/{cid}", headers={"Accept": "text/html"}, timeout=30).status_code == 200
+    assert requests.get(f"{contributions_server.url}/contribution/{cid}", headers={"Accept": "text/html"}, timeout=30).status_code == 200
     # reviewing twice is a conflict
-    again = requests.post(f"{live.url}/contributions/{cid}/reject", json={"reason": "x"}, headers=MAINTAIN, timeout=30)
+    again = requests.post(f"{contributions_server.url}/contributions/{cid}/reject", json={"reason": "x"}, headers=MAINTAIN, timeout=30)
     assert again.status_code == 409
 
 
-def test_rejected_contribution_stays_retrievable_with_its_reason_and_is_never_served(live):
-    cid = send(live, GOOD_NQ, NQ).json()["id"]
+def test_rejected_contribution_stays_retrievable_with_its_reason_and_is_never_served(contributions_server):
+    cid = send(contributions_server, GOOD_NQ, NQ).json()["id"]
     iri = BASE + "contribution/" + cid
-    r = requests.post(f"{live.url}/contributions/{cid}/reject", data={"reason": "duplicates claim:russian-loan-to-iran"},
+    r = requests.post(f"{contributions_server.url}/contributions/{cid}/reject", data={"reason": "duplicates claim:russian-loan-to-iran"},
                       headers=MAINTAIN, timeout=30)
     assert r.status_code == 200 and r.json()["state"] == "rejected"
-    record = requests.get(f"{live.url}/contributions/{cid}", timeout=10).json()
+    record = requests.get(f"{contributions_server.url}/contributions/{cid}", timeout=10).json()
     assert record["reason"] == "duplicates claim:russian-loan-to-iran" and record["reviewer"] == "maintainer"
     assert record["data"] == GOOD_NQ.decode()
-    assert not ask(live, f"ASK {{ GRAPH <{iri}#loan> {{ ?s ?p ?o }} }}")
-    rdf = requests.get(f"{live.url}/contributions/{cid}", headers={"Accept": TRIG}, timeout=10)
+    assert not ask(contributions_server, f"ASK {{ GRAPH <{iri}#loan> {{ ?s ?p ?o }} }}")
+    rdf = requests.get(f"{contributions_server.url}/contributions/{cid}", headers={"Accept": TRIG}, timeout=10)
     ds = rdflib.Dataset().parse(data=rdf.text, format="trig")
     assert (rdflib.URIRef(iri), rdflib.URIRef(BASE + "ontology#reviewReason"),
             rdflib.Literal("duplicates claim:russian-loan-to-iran")) in ds.graph(rdflib.URIRef(BASE + "graph/contributions"))
     assert len(ds.graph(rdflib.URIRef(iri + "#loan"))) == 2
-    assert requests.post(f"{live.url}/contributions/{cid}/accept", headers=MAINTAIN, timeout=30).status_code == 409
+    assert requests.post(f"{contributions_server.url}/contributions/{cid}/accept", headers=MAINTAIN, timeout=30).status_code == 409
     # reasons are escaped in the HTML list
-    other = send(live, GOOD_NQ, NQ).json()["id"]
-    requests.post(f"{live.url}/contributions/{other}/reject", json={"reason": "<b>bold</b> claim"}, headers=MAINTAIN,
+    other = send(contributions_server, GOOD_NQ, NQ).json()["id"]
+    requests.post(f"{contributions_server.url}/contributions/{other}/reject", json={"reason": "<b>bold</b> claim"}, headers=MAINTAIN,
                   timeout=30).raise_for_status()
-    html = requests.get(f"{live.url}/contributions?state=rejected&limit=500", headers={"Accept": "text/html"}, timeout=10)
+    html = requests.get(f"{contributions_server.url}/contributions?state=rejected&limit=500", headers={"Accept": "text/html"}, timeout=10)
     assert "&lt;b&gt;bold&lt;/b&gt; claim" in html.text and "<b>bold</b>" not in html.text
 
 
-def test_concurrent_reviews_of_one_contribution_one_wins(live):
-    cid = send(live, GOOD_TRIG).json()["id"]
+def test_concurrent_reviews_of_one_contribution_one_wins(contributions_server):
+    cid = send(contributions_server, GOOD_TRIG).json()["id"]
     results = {}
 
     def review(action):
-        results[action] = requests.post(f"{live.url}/contributions/{cid}/{action}", json={"reason": f"{action} race"},
+        results[action] = requests.post(f"{contributions_server.url}/contributions/{cid}/{action}", json={"reason": f"{action} race"},
                                         headers=MAINTAIN, timeout=60).status_code
 
     threads = [threading.Thread(target=review, args=(a,)) for a in ("accept", "reject")]
@@ -228,63 +228,63 @@ def test_concurrent_reviews_of_one_contribution_one_wins(live):
     for t in threads:
         t.join()
     assert sorted(results.values()) == [200, 409], results
-    record = requests.get(f"{live.url}/contributions/{cid}", timeout=10).json()
+    record = requests.get(f"{contributions_server.url}/contributions/{cid}", timeout=10).json()
     winner = "accepted" if results["accept"] == 200 else "rejected"
     assert record["state"] == winner and record["reason"] == f"{winner[:6]} race"
-    served = ask(live, f"ASK {{ GRAPH <{BASE}contribution/{cid}#katz-russia-israel> {{ ?s ?p ?o }} }}")
+    served = ask(contributions_server, f"ASK {{ GRAPH <{BASE}contribution/{cid}#katz-russia-israel> {{ ?s ?p ?o }} }}")
     assert served == (winner == "accepted")
 
 
-def test_review_needs_a_maintainer_and_a_reason_to_reject(live):
-    cid = send(live, GOOD_TRIG).json()["id"]
-    before = state_of(live)
-    assert requests.post(f"{live.url}/contributions/{cid}/accept", timeout=10).status_code == 401
-    assert requests.post(f"{live.url}/contributions/{cid}/accept", headers=CONTRIB, timeout=10).status_code == 403
-    assert requests.post(f"{live.url}/contributions/{cid}/reject", headers=MAINTAIN, timeout=10).status_code == 400
-    assert requests.post(f"{live.url}/contributions/20000101T000000Z-00000000/accept", headers=MAINTAIN,
+def test_review_needs_a_maintainer_and_a_reason_to_reject(contributions_server):
+    cid = send(contributions_server, GOOD_TRIG).json()["id"]
+    before = state_of(contributions_server)
+    assert requests.post(f"{contributions_server.url}/contributions/{cid}/accept", timeout=10).status_code == 401
+    assert requests.post(f"{contributions_server.url}/contributions/{cid}/accept", headers=CONTRIB, timeout=10).status_code == 403
+    assert requests.post(f"{contributions_server.url}/contributions/{cid}/reject", headers=MAINTAIN, timeout=10).status_code == 400
+    assert requests.post(f"{contributions_server.url}/contributions/20000101T000000Z-00000000/accept", headers=MAINTAIN,
                          timeout=10).status_code == 404
-    assert requests.get(f"{live.url}/contributions/../../etc/passwd", timeout=10).status_code == 404
-    assert state_of(live) == before
+    assert requests.get(f"{contributions_server.url}/contributions/../../etc/passwd", timeout=10).status_code == 404
+    assert state_of(contributions_server) == before
 
 
-def test_list_filters_by_state_and_pages(live):
-    ids = [send(live, GOOD_TRIG).json()["id"] for _ in range(3)]
-    page = requests.get(f"{live.url}/contributions?state=pending&limit=2", timeout=10).json()
+def test_list_filters_by_state_and_pages(contributions_server):
+    ids = [send(contributions_server, GOOD_TRIG).json()["id"] for _ in range(3)]
+    page = requests.get(f"{contributions_server.url}/contributions?state=pending&limit=2", timeout=10).json()
     assert page["total"] >= 3 and len(page["items"]) == 2 and page["next"].endswith("offset=2&state=pending")
     assert all(item["state"] == "pending" for item in page["items"])
-    everything = requests.get(f"{live.url}/contributions?state=pending&limit=500", timeout=10).json()
+    everything = requests.get(f"{contributions_server.url}/contributions?state=pending&limit=500", timeout=10).json()
     assert set(ids) <= {item["id"] for item in everything["items"]}
-    assert requests.get(f"{live.url}/contributions?state=maybe", timeout=10).status_code == 400
-    assert requests.get(f"{live.url}/contributions?limit=0", timeout=10).status_code == 400
-    html = requests.get(f"{live.url}/contributions", headers={"Accept": "text/html"}, timeout=10)
+    assert requests.get(f"{contributions_server.url}/contributions?state=maybe", timeout=10).status_code == 400
+    assert requests.get(f"{contributions_server.url}/contributions?limit=0", timeout=10).status_code == 400
+    html = requests.get(f"{contributions_server.url}/contributions", headers={"Accept": "text/html"}, timeout=10)
     assert html.headers["Content-Type"].startswith("text/html") and ids[0] in html.text
 
 
-def test_contributed_literals_are_escaped_wherever_shown(live):
+def test_contributed_literals_are_escaped_wherever_shown(contributions_server):
     evil = '<script>alert(1)</script>'
     body = claim(f'id:israel skos:altLabel "{evil}"@en .', modality="ent:ArticleVoice",
                  asserter="id:bloomberg-iran-russia-2015", begin=2416, end=2422, quote="Israel")
-    r = send(live, body)
+    r = send(contributions_server, body)
     assert r.status_code == 201, r.text
     cid = r.json()["id"]
-    page = requests.get(f"{live.url}/contributions/{cid}", headers={"Accept": "text/html"}, timeout=10).text
+    page = requests.get(f"{contributions_server.url}/contributions/{cid}", headers={"Accept": "text/html"}, timeout=10).text
     assert evil not in page and "&lt;script&gt;" in page
-    assert requests.post(f"{live.url}/contributions/{cid}/accept", headers=MAINTAIN, timeout=60).status_code == 200
-    resource = requests.get(f"{live.url}/id/israel.html", timeout=30)
+    assert requests.post(f"{contributions_server.url}/contributions/{cid}/accept", headers=MAINTAIN, timeout=60).status_code == 200
+    resource = requests.get(f"{contributions_server.url}/id/israel.html", timeout=30)
     assert resource.status_code == 200 and evil not in resource.text
 
 
 # --- refusals: nothing stored -----------------------------------------------------------------------
 
-def test_missing_token_is_401_and_bad_token_403(live):
-    r = requests.post(live.url + "/contributions", data=GOOD_TRIG, headers={"Content-Type": TRIG}, timeout=10)
+def test_missing_token_is_401_and_bad_token_403(contributions_server):
+    r = requests.post(contributions_server.url + "/contributions", data=GOOD_TRIG, headers={"Content-Type": TRIG}, timeout=10)
     assert r.status_code == 401 and r.headers["WWW-Authenticate"].startswith("Bearer")
-    refused(live, 403, GOOD_TRIG, headers={"Authorization": "Bearer not-a-token"})
+    refused(contributions_server, 403, GOOD_TRIG, headers={"Authorization": "Bearer not-a-token"})
 
 
 @pytest.mark.parametrize("content_type", ["text/csv", "application/json", "", "application/x-unknown"])
-def test_unsupported_media_type_is_415(live, content_type):
-    answer = refused(live, 415, GOOD_TRIG, content_type=content_type)
+def test_unsupported_media_type_is_415(contributions_server, content_type):
+    answer = refused(contributions_server, 415, GOOD_TRIG, content_type=content_type)
     assert "text/turtle" in answer["message"]
 
 
@@ -296,10 +296,10 @@ def test_unsupported_media_type_is_415(live, content_type):
                             b"<rdf:Description rdf:about='http://e/a'>\n</rdf:RDF>\n", 4, 3),
     ("application/ld+json", b'{"@id": "http://e/a",\n "http://e/b": {"@id": "http://e/c"},\n}', 3, 1),
 ])
-def test_malformed_rdf_is_400_with_line_and_column(live, content_type, body, line, column):
+def test_malformed_rdf_is_400_with_line_and_column(contributions_server, content_type, body, line, column):
     for path in ("/contributions", "/validate"):
-        before = state_of(live)
-        r = requests.post(live.url + path, data=body, timeout=30,
+        before = state_of(contributions_server)
+        r = requests.post(contributions_server.url + path, data=body, timeout=30,
                           headers={"Content-Type": content_type, "Accept": "application/json", **CONTRIB})
         assert r.status_code == 400, r.text
         answer = r.json()
@@ -307,31 +307,31 @@ def test_malformed_rdf_is_400_with_line_and_column(live, content_type, body, lin
         if column:
             assert answer["where"]["column"] == column
         assert "does not parse" in answer["message"] or "not JSON" in answer["message"]
-        assert state_of(live) == before
+        assert state_of(contributions_server) == before
 
 
-def test_body_over_the_limit_is_413(live):
+def test_body_over_the_limit_is_413(contributions_server):
     big = claim("id:russia ent:friendlyWith id:israel .", extra="# " + "x" * MAX_BODY + "\n")
-    answer = refused(live, 413, big)
+    answer = refused(contributions_server, 413, big)
     assert answer["where"]["limit"] == MAX_BODY
     # chunked (no Content-Length): refused while reading
-    before = state_of(live)
-    r = requests.post(live.url + "/contributions", data=iter([big[i:i + 8192] for i in range(0, len(big), 8192)]),
+    before = state_of(contributions_server)
+    r = requests.post(contributions_server.url + "/contributions", data=iter([big[i:i + 8192] for i in range(0, len(big), 8192)]),
                       headers={"Content-Type": TRIG, "Accept": "application/json", **CONTRIB}, timeout=30)
     assert r.status_code == 413
-    assert state_of(live) == before
+    assert state_of(contributions_server) == before
 
 
-def test_413_comes_before_the_body_is_read(live):
+def test_413_comes_before_the_body_is_read(contributions_server):
     """A client announcing a huge body gets 413 at once: the server does not wait for the bytes."""
-    before = state_of(live)
-    with socket.create_connection(("127.0.0.1", live.port), timeout=20) as sock:
+    before = state_of(contributions_server)
+    with socket.create_connection(("127.0.0.1", contributions_server.port), timeout=20) as sock:
         sock.sendall(b"POST /contributions HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Type: application/trig\r\n"
                      b"Accept: application/json\r\nAuthorization: Bearer " + CONTRIBUTOR_TOKEN.encode() +
                      b"\r\nContent-Length: 10000000000\r\n\r\n@prefix ex: <http://e/> .\n")
         reply = sock.recv(4096).decode("latin-1")
     assert reply.startswith("HTTP/1.1 413"), reply
-    assert state_of(live) == before
+    assert state_of(contributions_server) == before
 
 
 def _one_fact_and(extra: str) -> bytes:
@@ -366,20 +366,20 @@ def _one_fact_and(extra: str) -> bytes:
      "blank-node graph name"),
     (PREFIXES.encode() + b"# nothing\n", "holds no triples"),
 ])
-def test_breaking_entente_rules_is_422_with_the_reason(live, body, reason):
-    answer = refused(live, 422, body)
+def test_breaking_entente_rules_is_422_with_the_reason(contributions_server, body, reason):
+    answer = refused(contributions_server, 422, body)
     assert reason in answer["message"], answer
-    dry_run = requests.post(live.url + "/validate", data=body, headers={"Content-Type": TRIG}, timeout=60)
+    dry_run = requests.post(contributions_server.url + "/validate", data=body, headers={"Content-Type": TRIG}, timeout=60)
     assert dry_run.status_code == 422 and reason in dry_run.json()["message"]
 
 
-def test_invalid_iri_that_rdflib_lets_through_is_400(live):
-    answer = refused(live, 400, claim("id:russia ent:friendlyWith <http://example.org/a{b}> ."))
+def test_invalid_iri_that_rdflib_lets_through_is_400(contributions_server):
+    answer = refused(contributions_server, 400, claim("id:russia ent:friendlyWith <http://example.org/a{b}> ."))
     assert "not valid RDF" in answer["message"] and "a{b}" in answer["message"]
 
 
-def test_body_that_is_not_utf8_is_400(live):
-    answer = refused(live, 400, claim("id:russia ent:friendlyWith id:israel .").replace(b"Israel", b"Isra\xe9l"))
+def test_body_that_is_not_utf8_is_400(contributions_server):
+    answer = refused(contributions_server, 400, claim("id:russia ent:friendlyWith id:israel .").replace(b"Israel", b"Isra\xe9l"))
     assert "not UTF-8" in answer["message"] and answer["where"]["byte"] > 0
 
 
@@ -399,22 +399,22 @@ def test_body_that_is_not_utf8_is_400(live):
                          b" nif:endIndex \"2422\"^^xsd:nonNegativeInteger ; nif:anchorOf \"Russia is friendly with Israel\" .\n",
      "ontology#assertedBy"),
 ])
-def test_shape_violations_are_422_with_the_report(live, body, path_or_shape):
-    answer = refused(live, 422, body)
+def test_shape_violations_are_422_with_the_report(contributions_server, body, path_or_shape):
+    answer = refused(contributions_server, 422, body)
     results = answer["details"]["results"]
     assert answer["details"]["conforms"] is False and results
     assert any(path_or_shape in " ".join(x[k] or "" for k in ("resultPath", "sourceShape", "message"))
                for x in results), results
 
 
-def test_subclasses_count_through_the_ontology(live):
+def test_subclasses_count_through_the_ontology(contributions_server):
     """ent:NewsAgency ⊑ ent:NewsOrganization ⊑ ent:Organization ⊑ ent:Agent: a node typed only as a news
     agency meets the shapes of ent:Agent (object properties take IRIs), found through the ontology."""
     ok = claim('id:fars-news-agency a ent:NewsAgency ; rdfs:label "Fars"@en ; ent:basedIn id:tehran .')
-    r = requests.post(live.url + "/validate", data=ok, headers={"Content-Type": TRIG}, timeout=60)
+    r = requests.post(contributions_server.url + "/validate", data=ok, headers={"Content-Type": TRIG}, timeout=60)
     assert r.status_code == 200 and r.json()["conforms"] is True, r.text
     bad = claim('id:fars-news-agency a ent:NewsAgency ; rdfs:label "Fars"@en ; ent:basedIn "Tehran" .')
-    answer = refused(live, 422, bad)
+    answer = refused(contributions_server, 422, bad)
     result = next(x for x in answer["details"]["results"] if x["focusNode"] == BASE + "id/fars-news-agency")
     assert "not an IRI" in result["message"] and result["value"] == "Tehran"
 
@@ -443,7 +443,7 @@ def recorder():
     httpd.shutdown()
 
 
-def test_contribution_never_makes_the_server_fetch_a_url(live, recorder):
+def test_contribution_never_makes_the_server_fetch_a_url(contributions_server, recorder):
     remote_context = json.dumps({"@context": recorder + "/context.jsonld", "@id": "https://e/a", "friendlyWith": "x"})
     nested = json.dumps({"@context": [{"ex": "http://e/"}, {"@import": recorder + "/imported.jsonld"}],
                          "@id": "http://e/a", "ex:b": "c"})
@@ -454,11 +454,11 @@ def test_contribution_never_makes_the_server_fetch_a_url(live, recorder):
         for body, content_type, what in [(remote_context, "application/ld+json", "@context"),
                                          (nested, "application/ld+json", "@import"),
                                          (entity, "application/rdf+xml", "external DTD or entity")]:
-            before = state_of(live)
-            r = requests.post(live.url + path, data=body.encode(), timeout=30,
+            before = state_of(contributions_server)
+            r = requests.post(contributions_server.url + path, data=body.encode(), timeout=30,
                               headers={"Content-Type": content_type, "Accept": "application/json", **CONTRIB})
             assert r.status_code == 400 and what in r.json()["message"], r.text
-            assert state_of(live) == before
+            assert state_of(contributions_server) == before
     assert _Recorder.hits == []
 
 
@@ -492,12 +492,12 @@ BAD_FILES = {
 }
 
 
-def test_every_bad_example_file_is_refused_with_its_reason(live):
+def test_every_bad_example_file_is_refused_with_its_reason(contributions_server):
     assert sorted(p.name for p in DATA.glob("bad-*")) == sorted(BAD_FILES)
     for name, (status, reason) in BAD_FILES.items():
         path = DATA / name
         content_type = {".trig": TRIG, ".ttl": TURTLE, ".jsonld": "application/ld+json"}[path.suffix]
-        answer = refused(live, status, path.read_bytes(), content_type)
+        answer = refused(contributions_server, status, path.read_bytes(), content_type)
         assert reason in json.dumps(answer), (name, answer)
         if name == "bad-syntax.ttl":
             assert answer["where"]["line"] == 10
@@ -511,23 +511,23 @@ def run_cli(*args, token=CONTRIBUTOR_TOKEN):
                           capture_output=True, text=True, timeout=120)
 
 
-def test_cli_contribute_end_to_end(live, tmp_path):
-    result = run_cli("contribute", str(DATA / "good-katz-friendly.trig"), "--server", live.url)
+def test_cli_contribute_end_to_end(contributions_server, tmp_path):
+    result = run_cli("contribute", str(DATA / "good-katz-friendly.trig"), "--server", contributions_server.url)
     assert result.returncode == 0, result.stdout + result.stderr
     cid = re.search(r"contribution (\S+) is pending review", result.stdout).group(1)
-    assert requests.get(f"{live.url}/contributions/{cid}", timeout=10).json()["state"] == "pending"
+    assert requests.get(f"{contributions_server.url}/contributions/{cid}", timeout=10).json()["state"] == "pending"
 
     bad = tmp_path / "bad.trig"
     bad.write_bytes(claim("id:russia ent:friendlyWith id:israel .", quote="Russia is friendly with Iran"))
-    result = run_cli("contribute", str(bad), "--server", live.url)
+    result = run_cli("contribute", str(bad), "--server", contributions_server.url)
     assert result.returncode == 1
     assert "Refused (422" in result.stdout and "quote does not match" in result.stdout and "span-c1" in result.stdout
 
     nq = tmp_path / "loan.txt"
     nq.write_bytes(GOOD_NQ)
-    assert run_cli("contribute", str(nq), "--server", live.url, "--format", "nquads").returncode == 0
-    assert run_cli("contribute", str(bad), "--server", live.url, token="wrong").returncode == 1
-    assert run_cli("contribute", str(bad), "--server", live.url, token="").returncode == 2
+    assert run_cli("contribute", str(nq), "--server", contributions_server.url, "--format", "nquads").returncode == 0
+    assert run_cli("contribute", str(bad), "--server", contributions_server.url, token="wrong").returncode == 1
+    assert run_cli("contribute", str(bad), "--server", contributions_server.url, token="").returncode == 2
 
 
 def test_cli_validate_checks_offline(tmp_path):
@@ -545,10 +545,10 @@ def curl_block(path: Path) -> str:
     return text[start + len("```sh\n"):text.index("```", start + 5)]
 
 
-def test_curl_examples_of_the_docs_and_readme_work(live):
+def test_curl_examples_of_the_docs_and_readme_work(contributions_server):
     block = curl_block(ROOT / "docs" / "contributions.md")
     assert curl_block(ROOT / "README.md") == block
-    script = "set -eu -o pipefail\n" + block.replace("SERVER=http://127.0.0.1:8000", f"SERVER={live.url}") + \
+    script = "set -eu -o pipefail\n" + block.replace("SERVER=http://127.0.0.1:8000", f"SERVER={contributions_server.url}") + \
         '\necho "ID=$ID"\n'
     env = {**os.environ, "ENTENTE_CONTRIBUTOR_TOKEN": CONTRIBUTOR_TOKEN, "ENTENTE_MAINTAINER_TOKEN": MAINTAINER_TOKEN}
     result = subprocess.run(["bash", "-c", script], cwd=ROOT, env=env, capture_output=True, text=True, timeout=120)
@@ -556,7 +556,7 @@ def test_curl_examples_of_the_docs_and_readme_work(live):
     cid = re.search(r"^ID=(\S+)$", result.stdout, re.M).group(1)
     assert '"conforms": true' in result.stdout and '"state": "accepted"' in result.stdout
     assert f"<https://w3id.org/entente/contribution/{cid}#katz-russia-israel>" in result.stdout
-    assert requests.get(f"{live.url}/contributions/{cid}", timeout=10).json()["state"] == "accepted"
+    assert requests.get(f"{contributions_server.url}/contributions/{cid}", timeout=10).json()["state"] == "accepted"
 
 
 def test_the_example_in_the_docs_is_the_example_file():

@@ -34,7 +34,7 @@ DEEP_BODIES = {   # well-formed except for their depth
 
 
 @pytest.fixture(scope="module")
-def live(built_dataset, tmp_path_factory):
+def limited_server(built_dataset, tmp_path_factory):
     server = LiveServer(tmp_path_factory.mktemp("limits") / "store", built_dataset,
                         env={"ENTENTE_RATE_LIMIT": "10000",
                              "ENTENTE_MAX_CONTRIBUTION_TRIPLES": str(MAX_TRIPLES)}).start()
@@ -42,17 +42,17 @@ def live(built_dataset, tmp_path_factory):
     server.stop()
 
 
-def state_of(live) -> tuple:
+def state_of(limited_server) -> tuple:
     """What a refusal must not change: store version and size, and the contribution files on disk."""
-    health = requests.get(live.url + "/health", timeout=10).json()
-    inbox = live.data_dir / "contributions"
+    health = requests.get(limited_server.url + "/health", timeout=10).json()
+    inbox = limited_server.data_dir / "contributions"
     files = sorted(p.name for p in inbox.iterdir() if re.match(r"^\.?\d{8}T", p.name)) if inbox.exists() else []
     return health["version"], health["triples"], files
 
 
-def send(live, path: str, body: bytes, content_type: str) -> requests.Response:
+def send(limited_server, path: str, body: bytes, content_type: str) -> requests.Response:
     headers = {"Content-Type": content_type, "Accept": JSON, **(CONTRIB if path == "/contributions" else {})}
-    return requests.post(live.url + path, data=body, headers=headers, timeout=120)
+    return requests.post(limited_server.url + path, data=body, headers=headers, timeout=120)
 
 
 def people(n: int) -> bytes:
@@ -65,79 +65,79 @@ def people(n: int) -> bytes:
 
 @pytest.mark.parametrize("path", ENDPOINTS)
 @pytest.mark.parametrize("case", list(DEEP_BODIES))
-def test_deeply_nested_bodies_are_a_400(live, case, path):
+def test_deeply_nested_bodies_are_a_400(limited_server, case, path):
     content_type, body = DEEP_BODIES[case]
-    before = state_of(live)
-    r = send(live, path, body.encode(), content_type)
+    before = state_of(limited_server)
+    r = send(limited_server, path, body.encode(), content_type)
     assert r.status_code == 400, (r.status_code, r.text[:500])
     message = r.json()["message"]
     assert "parse" in message and "nest" in message, message
-    assert state_of(live) == before
-    assert send(live, "/validate", GOOD_TRIG, "application/trig").status_code == 200
+    assert state_of(limited_server) == before
+    assert send(limited_server, "/validate", GOOD_TRIG, "application/trig").status_code == 200
 
 
 @pytest.mark.parametrize("path", ENDPOINTS)
-def test_deeply_nested_rdfxml_is_refused_like_any_body(live, path):
+def test_deeply_nested_rdfxml_is_refused_like_any_body(limited_server, path):
     """expat and rdflib's RDF/XML parser do not recurse: 3,000 nested descriptions parse, into 3,001
     triples, which the triple limit refuses (with the default limit the shapes refuse them: 422)."""
     body = ('<rdf:RDF xmlns:rdf="http://www.w3.org/1999/02/22-rdf-syntax-ns#" xmlns:e="http://x/">'
             '<rdf:Description rdf:about="http://x/s">' + "<e:p><rdf:Description>" * 3000 + "<e:p>1</e:p>"
             + "</rdf:Description></e:p>" * 3000 + "</rdf:Description></rdf:RDF>")
-    before = state_of(live)
-    r = send(live, path, body.encode(), "application/rdf+xml")
+    before = state_of(limited_server)
+    r = send(limited_server, path, body.encode(), "application/rdf+xml")
     assert r.status_code == 413, (r.status_code, r.text[:500])
-    assert state_of(live) == before
+    assert state_of(limited_server) == before
 
 
 @pytest.mark.parametrize("path", ENDPOINTS)
-def test_more_triples_than_the_limit_is_a_413_naming_it(live, path):
-    before = state_of(live)
-    r = send(live, path, people(MAX_TRIPLES), "text/turtle")       # 2 x MAX_TRIPLES triples
+def test_more_triples_than_the_limit_is_a_413_naming_it(limited_server, path):
+    before = state_of(limited_server)
+    r = send(limited_server, path, people(MAX_TRIPLES), "text/turtle")       # 2 x MAX_TRIPLES triples
     assert r.status_code == 413, (r.status_code, r.text[:500])
     error = r.json()
     assert "ENTENTE_MAX_CONTRIBUTION_TRIPLES" in error["message"] and str(MAX_TRIPLES) in error["message"]
     assert error["where"] == {"limit": MAX_TRIPLES}
-    assert state_of(live) == before
+    assert state_of(limited_server) == before
 
 
-def test_the_limit_counts_triples_not_bytes(live):
+def test_the_limit_counts_triples_not_bytes(limited_server):
     """A body under the limit still goes through: 20 people are 40 triples, the limit exactly."""
-    r = send(live, "/validate", people(MAX_TRIPLES // 2), "text/turtle")
+    r = send(limited_server, "/validate", people(MAX_TRIPLES // 2), "text/turtle")
     assert r.status_code == 200, r.text[:500]
     assert r.json()["checked"] >= MAX_TRIPLES // 2
 
 
-def test_a_huge_body_is_refused_quickly_not_by_killing_the_worker(live):
+def test_a_huge_body_is_refused_quickly_not_by_killing_the_worker(limited_server):
     """60,000 typed, labelled people (the hardening engineer's body had them in 4.8 MB, this in 3 MB):
     once the worker validated them until gunicorn killed it (a bare 500); now parsing stops at the limit."""
-    before = state_of(live)
+    before = state_of(limited_server)
     body = people(60_000)
     assert len(body) > 3_000_000
     for path in ENDPOINTS:
-        r = send(live, path, body, "text/turtle")
+        r = send(limited_server, path, body, "text/turtle")
         assert r.status_code == 413, (r.status_code, r.text[:500])
         assert "ENTENTE_MAX_CONTRIBUTION_TRIPLES" in r.json()["message"]
-    assert state_of(live) == before
+    assert state_of(limited_server) == before
 
 
-def test_a_contribution_within_the_limit_is_stored(live):
-    before = state_of(live)
-    r = send(live, "/contributions", GOOD_TRIG, "application/trig")
+def test_a_contribution_within_the_limit_is_stored(limited_server):
+    before = state_of(limited_server)
+    r = send(limited_server, "/contributions", GOOD_TRIG, "application/trig")
     assert r.status_code == 201, r.text[:500]
-    assert len(state_of(live)[2]) == len(before[2]) + 1
+    assert len(state_of(limited_server)[2]) == len(before[2]) + 1
 
 
 def test_validation_past_the_time_limit_is_a_503_and_nothing_is_stored(built_dataset, make_server):
-    live = make_server(built_dataset, env={"ENTENTE_VALIDATION_TIMEOUT": "0.05", "ENTENTE_RATE_LIMIT": "10000"})
-    before = state_of(live)
+    limited_server = make_server(built_dataset, env={"ENTENTE_VALIDATION_TIMEOUT": "0.05", "ENTENTE_RATE_LIMIT": "10000"})
+    before = state_of(limited_server)
     for path in ENDPOINTS:
-        r = send(live, path, GOOD_TRIG, "application/trig")
+        r = send(limited_server, path, GOOD_TRIG, "application/trig")
         assert r.status_code == 503, (r.status_code, r.text[:500])
         error = r.json()
         assert "ENTENTE_VALIDATION_TIMEOUT" in error["message"] and "0.05" in error["message"], error
         assert error["where"] == {"limit": 0.05}
-    assert state_of(live) == before
+    assert state_of(limited_server) == before
     # the worker is alive and serves the next request
-    assert requests.get(live.url + "/health", timeout=10).status_code == 200
-    r = send(live, "/validate", b"not turtle at all", "text/turtle")
+    assert requests.get(limited_server.url + "/health", timeout=10).status_code == 200
+    r = send(limited_server, "/validate", b"not turtle at all", "text/turtle")
     assert r.status_code == 400, r.text[:500]

@@ -24,7 +24,7 @@ LEAKS = re.compile(r"Traceback|File \"/|\.py\", line|werkzeug|pyoxigraph\.|Inter
 
 
 @pytest.fixture(scope="module")
-def live(built_dataset, tmp_path_factory) -> LiveServer:
+def small_body_server(built_dataset, tmp_path_factory) -> LiveServer:
     """One writable server with the real dataset and a small body limit, for this module."""
     server = LiveServer(tmp_path_factory.mktemp("robust") / "store", built_dataset,
                         env={"ENTENTE_MAX_BODY_BYTES": str(MAX_BODY), "ENTENTE_SERVICE_TIMEOUT": "2"}).start()
@@ -33,14 +33,14 @@ def live(built_dataset, tmp_path_factory) -> LiveServer:
 
 
 @pytest.fixture(scope="module")
-def state(live):
+def state(small_body_server):
     """The store's state before any test of this module; the last test compares."""
-    return snapshot(live)
+    return snapshot(small_body_server)
 
 
-def snapshot(live):
-    h = requests.get(live.url + "/health").json()
-    dump = requests.get(live.url + "/dumps/entente.nq")
+def snapshot(small_body_server):
+    h = requests.get(small_body_server.url + "/health").json()
+    dump = requests.get(small_body_server.url + "/dumps/entente.nq")
     return h["version"], h["triples"], len(dump.content)
 
 
@@ -89,8 +89,8 @@ def test_the_sweep_covers_every_route():
 
 
 @pytest.mark.parametrize("rule,methods", ROUTES, ids=[r for r, _ in ROUTES])
-def test_every_route_refuses_wrong_methods(live, rule, methods, state):
-    url = live.url + concrete(rule)
+def test_every_route_refuses_wrong_methods(small_body_server, rule, methods, state):
+    url = small_body_server.url + concrete(rule)
     for method in ("GET", "HEAD", "POST", "PUT", "DELETE", "PATCH", "PROPFIND"):
         r = requests.request(method, url, headers={"Accept": JSON}, data=b"garbage \xff\x00",
                              allow_redirects=False)
@@ -123,22 +123,22 @@ BAD_PATHS = [
 
 @pytest.mark.parametrize("path", BAD_PATHS)
 @pytest.mark.parametrize("accept", [JSON, "text/html", "text/turtle"])
-def test_hostile_paths_get_a_client_error(live, path, accept):
-    r = check(requests.get(live.url + path, headers={"Accept": accept}, allow_redirects=False))
+def test_hostile_paths_get_a_client_error(small_body_server, path, accept):
+    r = check(requests.get(small_body_server.url + path, headers={"Accept": accept}, allow_redirects=False))
     if r.status_code in (301, 302, 303, 307, 308):
         location = r.headers["Location"]
         assert not location.lower().startswith(("javascript:", "//evil", "http://evil")), location
         assert "\r" not in location and "\n" not in location
-        r = check(requests.get(requests.compat.urljoin(live.url + "/", location),
+        r = check(requests.get(requests.compat.urljoin(small_body_server.url + "/", location),
                                headers={"Accept": accept}, allow_redirects=False))
     assert r.status_code in (200, 400, 404, 406, 414), (path, r.status_code)
     assert "root:x:0:0" not in r.text and "PROJECT_ROOT" not in r.text and "[project]" not in r.text
     assert "Set-Cookie" not in r.headers
 
 
-def test_a_known_resource_still_resolves(live):
+def test_a_known_resource_still_resolves(small_body_server):
     """Control for the sweep above: the same routes do answer 200 for a real resource."""
-    r = requests.get(live.url + "/id/iran", headers={"Accept": "text/turtle"})
+    r = requests.get(small_body_server.url + "/id/iran", headers={"Accept": "text/turtle"})
     assert r.status_code == 200 and "iran" in r.text.lower()
 
 
@@ -168,33 +168,33 @@ BAD_QUERY_PARAMS = [
 
 @pytest.mark.parametrize("params,status", BAD_QUERY_PARAMS, ids=[str(i) for i in range(len(BAD_QUERY_PARAMS))])
 @pytest.mark.parametrize("method", ["GET", "POST"])
-def test_hostile_query_parameters(live, params, status, method):
+def test_hostile_query_parameters(small_body_server, params, status, method):
     if isinstance(status, dict):
         status = status[method]
     if method == "GET" and len(requests.compat.urlencode(params, doseq=True)) > 4000:
         status = (status, 414)               # too long for a request line: gunicorn refuses it
     call = requests.get if method == "GET" else requests.post
     kw = {"params": params} if method == "GET" else {"data": params}
-    r = check(call(live.url + "/sparql", headers={"Accept": JSON}, **kw),
+    r = check(call(small_body_server.url + "/sparql", headers={"Accept": JSON}, **kw),
               *(status if isinstance(status, tuple) else (status,)))
     if r.status_code == 400 and "where" in r.json() and isinstance(r.json()["where"], dict):
         assert {"line", "column"} <= set(r.json()["where"]) or r.json()["where"]
 
 
-def test_invalid_percent_encoding_and_utf8_in_the_url(live):
+def test_invalid_percent_encoding_and_utf8_in_the_url(small_body_server):
     for raw in ("query=%ff%fe", "query=SELECT%20*%20WHERE%20%7B%7D%ff", "query=%", "query=%zz",
                 "%ff=%ff&query=" + requests.utils.quote(QUERY), "format=%ff&query=" + requests.utils.quote(QUERY)):
-        check(requests.get(f"{live.url}/sparql?{raw}", headers={"Accept": JSON}), 200, 400, 406)
+        check(requests.get(f"{small_body_server.url}/sparql?{raw}", headers={"Accept": JSON}), 200, 400, 406)
 
 
-def test_a_syntax_error_says_where(live):
-    r = check(requests.get(live.url + "/sparql", params={"query": "SELECT * WHERE {\n ?s ?p \n}}"},
+def test_a_syntax_error_says_where(small_body_server):
+    r = check(requests.get(small_body_server.url + "/sparql", params={"query": "SELECT * WHERE {\n ?s ?p \n}}"},
                            headers={"Accept": JSON}), 400)
     assert r.json()["where"]["line"] == 3
 
 
 @pytest.mark.parametrize("opener,closer", [("{", "}"), ("(", ")"), ("[", "]")])
-def test_deep_nesting_is_a_400_with_its_position(live, opener, closer):
+def test_deep_nesting_is_a_400_with_its_position(small_body_server, opener, closer):
     depth = 5000
     if opener == "{":
         query = "SELECT * WHERE " + "{ " * depth + "?s ?p ?o" + " }" * depth
@@ -202,35 +202,35 @@ def test_deep_nesting_is_a_400_with_its_position(live, opener, closer):
         query = "SELECT * WHERE { ?s ?p ?o FILTER" + "(" * depth + "?o" + ")" * depth + " }"
     else:
         query = "SELECT * WHERE { ?s ?p " + "[ ?p " * depth + "?o" + " ]" * depth + " }"
-    for r in (requests.post(live.url + "/sparql", data=query.encode(),
+    for r in (requests.post(small_body_server.url + "/sparql", data=query.encode(),
                             headers={"Content-Type": "application/sparql-query", "Accept": JSON}),
-              requests.post(live.url + "/sparql", data=("INSERT { ?s ?p ?o } WHERE " + query[15:]).encode(),
+              requests.post(small_body_server.url + "/sparql", data=("INSERT { ?s ?p ?o } WHERE " + query[15:]).encode(),
                             headers={**MAINTAINER, "Content-Type": UPDATE, "Accept": JSON})):
         check(r, 400)
         assert "nest" in r.json()["message"] and r.json()["where"]["column"] > 1
 
 
-def test_deep_nesting_cannot_hide_in_what_looks_like_an_iri(live):
+def test_deep_nesting_cannot_hide_in_what_looks_like_an_iri(small_body_server):
     """`?a<=…&&?b>` looks like an IRI to a lexer but is code: the parentheses inside still nest."""
     depth = 20000
     query = "SELECT * WHERE { ?s ?p ?o FILTER(?o<=" + "STR(" * depth + "?s" + ")" * depth + "&&?p>?s) }"
-    r = check(requests.post(live.url + "/sparql", data=query.encode(),
+    r = check(requests.post(small_body_server.url + "/sparql", data=query.encode(),
                             headers={"Content-Type": "application/sparql-query", "Accept": JSON}), 400)
     assert "nest" in r.json()["message"]
-    check(requests.get(live.url + "/sparql", params={"query": QUERY}, headers={"Accept": JSON}), 200)
+    check(requests.get(small_body_server.url + "/sparql", params={"query": QUERY}, headers={"Accept": JSON}), 200)
 
 
 @pytest.mark.parametrize("disguise", ["<http://x/\\u0041(#>", "<\\u0068ttp://x/;#>", "e:a\\(\\#"])
-def test_deep_nesting_cannot_hide_behind_escapes(live, disguise):
+def test_deep_nesting_cannot_hide_behind_escapes(small_body_server, disguise):
     """An escape in an IRI or a local name must not make the rest of the line look like a comment to the
     nesting check (the engine's parser would then overflow its stack)."""
     depth = 20000
     query = (f"PREFIX e: <http://x/> SELECT * WHERE {{ ?s ?p {disguise} . " + "{ " * depth + "?s ?p ?o"
              + " }" * depth + " }")
-    r = check(requests.post(live.url + "/sparql", data=query.encode(),
+    r = check(requests.post(small_body_server.url + "/sparql", data=query.encode(),
                             headers={"Content-Type": "application/sparql-query", "Accept": JSON}), 400)
     assert "nest" in r.json()["message"]
-    check(requests.get(live.url + "/sparql", params={"query": QUERY}, headers={"Accept": JSON}), 200)
+    check(requests.get(small_body_server.url + "/sparql", params={"query": QUERY}, headers={"Accept": JSON}), 200)
 
 
 CHAINS = {   # no deep brackets, but the engine recurses once per link of the chain
@@ -244,39 +244,39 @@ CHAINS = {   # no deep brackets, but the engine recurses once per link of the ch
 
 
 @pytest.mark.parametrize("chain", list(CHAINS))
-def test_long_chains_are_a_400_not_a_crash(live, chain):
-    r = check(requests.post(live.url + "/sparql", data=CHAINS[chain].encode(),
+def test_long_chains_are_a_400_not_a_crash(small_body_server, chain):
+    r = check(requests.post(small_body_server.url + "/sparql", data=CHAINS[chain].encode(),
                             headers={"Content-Type": "application/sparql-query", "Accept": JSON}), 400, 503)
     if r.status_code == 400:
         assert "split" in r.json()["message"].lower() or "nest" in r.json()["message"].lower()
-    check(requests.get(live.url + "/sparql", params={"query": QUERY}, headers={"Accept": JSON}), 200)
+    check(requests.get(small_body_server.url + "/sparql", params={"query": QUERY}, headers={"Accept": JSON}), 200)
 
 
-def test_the_service_check_of_a_long_query_runs_under_the_time_limit(live):
+def test_the_service_check_of_a_long_query_runs_under_the_time_limit(small_body_server):
     """Checking SERVICE clauses parses the query with rdflib, which takes many seconds for a long query:
     that runs in the query process under the time limit (503, the query stopped), not unbounded in the
     worker (this module's server allows 2 s for queries that mention SERVICE)."""
     query = ("SELECT * WHERE { ?s ?p ?o FILTER(" + " || ".join(["?o"] * 8000) + ") } "
              "# SERVICE <https://query.wikidata.org/sparql>")
-    r = requests.post(live.url + "/sparql", data=query.encode(),
+    r = requests.post(small_body_server.url + "/sparql", data=query.encode(),
                       headers={"Content-Type": "application/sparql-query", "Accept": JSON})
     assert r.status_code == 503 and "time limit" in r.json()["message"], r.text[:300]
     assert "ENTENTE_SERVICE_TIMEOUT" in r.json()["message"]
-    check(requests.get(live.url + "/sparql", params={"query": QUERY}, headers={"Accept": JSON}), 200)
+    check(requests.get(small_body_server.url + "/sparql", params={"query": QUERY}, headers={"Accept": JSON}), 200)
 
 
-def test_long_chains_in_an_update_are_a_400_and_write_nothing(live):
-    before = snapshot(live)
+def test_long_chains_in_an_update_are_a_400_and_write_nothing(small_body_server):
+    before = snapshot(small_body_server)
     update = f"INSERT {{ GRAPH <{ID}chain> {{ ?s ?p ?o }} }} WHERE {{ ?s ?p ?o FILTER(" + " || ".join(["?o"] * 20000) + ") }"
-    r = check(requests.post(live.url + "/sparql", data=update.encode(),
+    r = check(requests.post(small_body_server.url + "/sparql", data=update.encode(),
                             headers={**MAINTAINER, "Content-Type": UPDATE, "Accept": JSON}), 400)
     assert "split" in r.json()["message"].lower()
-    assert snapshot(live) == before
+    assert snapshot(small_body_server) == before
 
 
-def test_brackets_inside_strings_do_not_count_as_nesting(live):
+def test_brackets_inside_strings_do_not_count_as_nesting(small_body_server):
     query = 'SELECT * WHERE { ?s ?p ?o FILTER(?o != "' + "{(" * 3000 + '") } LIMIT 1'
-    check(requests.post(live.url + "/sparql", data={"query": query}, headers={"Accept": JSON}), 200)
+    check(requests.post(small_body_server.url + "/sparql", data={"query": query}, headers={"Accept": JSON}), 200)
 
 
 GARBAGE_HEADERS = [
@@ -298,8 +298,8 @@ GARBAGE_HEADERS = [
 @pytest.mark.parametrize("headers", GARBAGE_HEADERS, ids=[str(i) for i in range(len(GARBAGE_HEADERS))])
 @pytest.mark.parametrize("path", ["/sparql?query=" + requests.utils.quote(QUERY), "/id/iran", "/id/iran.ttl",
                                   "/", "/health", "/.well-known/void", "/picture.svg"])
-def test_garbage_headers(live, headers, path):
-    r = requests.get(live.url + path, headers=headers, allow_redirects=False)
+def test_garbage_headers(small_body_server, headers, path):
+    r = requests.get(small_body_server.url + path, headers=headers, allow_redirects=False)
     check(r, 200, 303, 304, 400, 406, 416, 431)
     if r.status_code == 406:
         assert "accept" in r.text.lower()
@@ -318,22 +318,22 @@ def test_garbage_headers(live, headers, path):
     ("application/json", b'{"query": "SELECT"}', 415),
     ("application/sparql-update", b"", 401),
 ])
-def test_bad_bodies_on_sparql(live, content_type, body, status):
-    r = requests.post(live.url + "/sparql", data=body, headers={"Content-Type": content_type, "Accept": JSON})
+def test_bad_bodies_on_sparql(small_body_server, content_type, body, status):
+    r = requests.post(small_body_server.url + "/sparql", data=body, headers={"Content-Type": content_type, "Accept": JSON})
     check(r, status)
 
 
-def test_bodies_over_the_limit_are_413(live):
+def test_bodies_over_the_limit_are_413(small_body_server):
     big = b"SELECT * WHERE { ?s ?p \"" + b"a" * (MAX_BODY + 10) + b"\" }"
     for path, headers in (("/sparql", {"Content-Type": "application/sparql-query"}),
                           ("/sparql", {**MAINTAINER, "Content-Type": UPDATE}),
                           ("/store?graph=" + ID + "big", {**MAINTAINER, "Content-Type": "text/turtle"}),
                           ("/validate", {"Content-Type": "text/turtle"}),
                           ("/contributions", {**CONTRIBUTOR, "Content-Type": "text/turtle"})):
-        r = check(requests.post(live.url + path, data=big, headers={**headers, "Accept": JSON}), 413)
+        r = check(requests.post(small_body_server.url + path, data=big, headers={**headers, "Accept": JSON}), 413)
         assert "ENTENTE_MAX_BODY_BYTES" in r.json()["message"] or "limit" in r.json()["message"].lower()
         # without Content-Length (chunked): still refused, not read to the end
-        r = check(requests.post(live.url + path, data=iter([big[i:i + 65536] for i in range(0, len(big), 65536)]),
+        r = check(requests.post(small_body_server.url + path, data=iter([big[i:i + 65536] for i in range(0, len(big), 65536)]),
                                 headers={**headers, "Accept": JSON}), 413, 400)
 
 
@@ -353,28 +353,28 @@ WRITES = [
 
 
 @pytest.mark.parametrize("method,path,headers,body", WRITES, ids=[f"{m} {p}" for m, p, _, _ in WRITES])
-def test_writes_need_the_maintainer_token(live, method, path, headers, body):
-    before = snapshot(live)
+def test_writes_need_the_maintainer_token(small_body_server, method, path, headers, body):
+    before = snapshot(small_body_server)
     for auth, status in (({}, 401), ({"Authorization": "Bearer "}, 401), ({"Authorization": "Token x"}, 401),
                          (CONTRIBUTOR, 403), ({"Authorization": "Bearer wrong"}, 403)):
-        r = check(requests.request(method, live.url + path, data=body,
+        r = check(requests.request(method, small_body_server.url + path, data=body,
                                    headers={**headers, **auth, "Accept": JSON}), status)
         assert "token" in r.json()["message"].lower()
         if status == 401:
             assert r.headers["WWW-Authenticate"].startswith("Bearer")
-    assert snapshot(live) == before
+    assert snapshot(small_body_server) == before
 
 
 @pytest.mark.parametrize("graph", ["relative", "javascript alert(1)", "http://x/a b", "<http://x/>", "", "a:b\x00c",
                                    "http://x/\"", "http://x/{}", " http://x/"])
-def test_gsp_refuses_bad_graph_names(live, graph):
-    before = snapshot(live)
+def test_gsp_refuses_bad_graph_names(small_body_server, graph):
+    before = snapshot(small_body_server)
     for method in ("PUT", "POST", "GET", "DELETE"):
-        r = check(requests.request(method, live.url + "/store", params={"graph": graph},
+        r = check(requests.request(method, small_body_server.url + "/store", params={"graph": graph},
                                    data=b"<http://x/s> <http://x/p> <http://x/o> .",
                                    headers={**MAINTAINER, "Content-Type": "text/turtle", "Accept": JSON}), 400)
         assert r.json()["where"] == "graph"
-    assert snapshot(live) == before
+    assert snapshot(small_body_server) == before
 
 
 @pytest.mark.parametrize("content_type,body,status", [
@@ -390,13 +390,13 @@ def test_gsp_refuses_bad_graph_names(live, graph):
     ("multipart/form-data; boundary=zz", b"--zz\r\nContent-Disposition: form-data; name=f; filename=a.exe\r\n"
                                          b"Content-Type: application/x-evil\r\n\r\nx\r\n--zz--\r\n", 415),
 ])
-def test_gsp_bad_bodies(live, content_type, body, status):
-    before = snapshot(live)
-    r = check(requests.put(live.url + "/store", params={"graph": ID + "robust-body"}, data=body,
+def test_gsp_bad_bodies(small_body_server, content_type, body, status):
+    before = snapshot(small_body_server)
+    r = check(requests.put(small_body_server.url + "/store", params={"graph": ID + "robust-body"}, data=body,
                            headers={**MAINTAINER, "Content-Type": content_type, "Accept": JSON}), status)
     if status == 400 and content_type == "text/turtle" and body.startswith(b"<"):
         assert r.json()["where"]["line"] == 1
-    assert snapshot(live) == before
+    assert snapshot(small_body_server) == before
 
 
 @pytest.mark.parametrize("about", [
@@ -404,10 +404,10 @@ def test_gsp_bad_bodies(live, content_type, body, status):
     ID + "iran>", ID + "{{7*7}}", "https://w3id.org/entente/", "https://w3id.org/entente/../../etc/passwd",
     "/id/iran", "", " ", "\u00e9", ID + "日本",
 ])
-def test_picture_about_hostile_iris(live, about):
+def test_picture_about_hostile_iris(small_body_server, about):
     import xml.etree.ElementTree as ET
 
-    r = check(requests.get(live.url + "/picture.svg", params={"about": about}), 200, 400, 404)
+    r = check(requests.get(small_body_server.url + "/picture.svg", params={"about": about}), 200, 400, 404)
     if r.status_code == 200:
         ET.fromstring(r.content)
     else:
@@ -417,8 +417,8 @@ def test_picture_about_hostile_iris(live, about):
 @pytest.mark.parametrize("query", ["limit=abc", "limit=-1", "limit=99999999999999999999", "offset=-5", "offset=x",
                                    "state=%3Cscript%3E", "state=", "state=pending&state=accepted", "limit=%00",
                                    "offset=1e9", "state=%ff"])
-def test_contribution_list_parameters(live, query):
-    r = check(requests.get(f"{live.url}/contributions?{query}", headers={"Accept": JSON}), 200, 400)
+def test_contribution_list_parameters(small_body_server, query):
+    r = check(requests.get(f"{small_body_server.url}/contributions?{query}", headers={"Accept": JSON}), 200, 400)
     if r.status_code == 400:
         assert any(name in str(r.json()["where"]) for name in ("limit", "offset", "state"))
 
@@ -429,18 +429,18 @@ def test_contribution_list_parameters(live, query):
     ("application/x-www-form-urlencoded", b"reason=%ff%fe"), ("text/plain", b"why"), ("", b""),
 ])
 @pytest.mark.parametrize("action", ["accept", "reject"])
-def test_review_bodies_for_a_missing_contribution(live, content_type, body, action):
-    r = check(requests.post(f"{live.url}/contributions/20000101T000000Z-00000000/{action}", data=body,
+def test_review_bodies_for_a_missing_contribution(small_body_server, content_type, body, action):
+    r = check(requests.post(f"{small_body_server.url}/contributions/20000101T000000Z-00000000/{action}", data=body,
                             headers={**MAINTAINER, "Content-Type": content_type, "Accept": JSON}), 400, 404, 415)
 
 
-def test_gzip_request_bodies_are_not_inflated(live):
+def test_gzip_request_bodies_are_not_inflated(small_body_server):
     import gzip
 
     bomb = gzip.compress(b"SELECT * WHERE { ?s ?p ?o } #" + b" " * 20_000_000)
     assert len(bomb) < MAX_BODY
     for path, content_type in (("/sparql", "application/sparql-query"), ("/validate", "text/turtle")):
-        check(requests.post(live.url + path, data=bomb, headers={"Content-Type": content_type,
+        check(requests.post(small_body_server.url + path, data=bomb, headers={"Content-Type": content_type,
                                                                 "Content-Encoding": "gzip", "Accept": JSON}),
               400, 413, 415)
 
@@ -458,14 +458,14 @@ DEEP_BODIES = {   # deeply nested, then a syntax error: the parser must get thro
 
 
 @pytest.mark.parametrize("case", list(DEEP_BODIES))
-def test_gsp_deeply_nested_bodies_are_a_400(live, case):
+def test_gsp_deeply_nested_bodies_are_a_400(small_body_server, case):
     content_type, body = DEEP_BODIES[case]
-    r = check(requests.put(live.url + "/store", params={"graph": ID + "deep"}, data=body.encode(),
+    r = check(requests.put(small_body_server.url + "/store", params={"graph": ID + "deep"}, data=body.encode(),
                            headers={**MAINTAINER, "Content-Type": content_type, "Accept": JSON}), 400)
     assert "parse" in r.json()["message"]
-    check(requests.get(live.url + "/health"), 200)
+    check(requests.get(small_body_server.url + "/health"), 200)
 
 
-def test_nothing_changed(live, state):
+def test_nothing_changed(small_body_server, state):
     """Last: after every hostile request above, the store is as it was."""
-    assert snapshot(live) == state
+    assert snapshot(small_body_server) == state

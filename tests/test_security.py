@@ -74,26 +74,26 @@ def listener():
 
 
 @pytest.fixture(scope="module")
-def live(built_dataset, tmp_path_factory) -> LiveServer:
+def writable_server(built_dataset, tmp_path_factory) -> LiveServer:
     """One writable server with the real dataset for this module."""
     server = LiveServer(tmp_path_factory.mktemp("security") / "store", built_dataset).start()
     yield server
     server.stop()
 
 
-def health(live):
-    return requests.get(live.url + "/health").json()
+def health(writable_server):
+    return requests.get(writable_server.url + "/health").json()
 
 
-def sparql(live, query, method="GET", headers=None, **params):
+def sparql(writable_server, query, method="GET", headers=None, **params):
     headers = {"Accept": JSON, **(headers or {})}
     if method == "GET":
-        return requests.get(live.url + "/sparql", params={"query": query, **params}, headers=headers)
-    return requests.post(live.url + "/sparql", data={"query": query, **params}, headers=headers)
+        return requests.get(writable_server.url + "/sparql", params={"query": query, **params}, headers=headers)
+    return requests.post(writable_server.url + "/sparql", data={"query": query, **params}, headers=headers)
 
 
-def update(live, text, headers=MAINTAINER, **params):
-    return requests.post(live.url + "/sparql", params=params, data=text.encode(),
+def update(writable_server, text, headers=MAINTAINER, **params):
+    return requests.post(writable_server.url + "/sparql", params=params, data=text.encode(),
                          headers={"Content-Type": UPDATE, "Accept": JSON, **headers})
 
 
@@ -132,38 +132,38 @@ def service_queries(url):
 
 @pytest.mark.parametrize("case", list(service_queries("http://x/")))
 @pytest.mark.parametrize("method", ["GET", "POST"])
-def test_service_off_the_allowlist_is_refused_and_never_called(live, listener, case, method):
-    r = sparql(live, service_queries(listener.url)[case], method=method)
+def test_service_off_the_allowlist_is_refused_and_never_called(writable_server, listener, case, method):
+    r = sparql(writable_server, service_queries(listener.url)[case], method=method)
     assert_refused(r, 400, "SERVICE", "allowlist")
     listener.assert_untouched(f"SERVICE ({case}, {method})")
 
 
-def test_service_to_the_server_itself_is_refused(live, listener):
+def test_service_to_the_server_itself_is_refused(writable_server, listener):
     """A relative SERVICE IRI would resolve against the endpoint's own URL (a request to itself)."""
-    r = sparql(live, "SELECT * WHERE { SERVICE <> { ?s ?p ?o } }")
+    r = sparql(writable_server, "SELECT * WHERE { SERVICE <> { ?s ?p ?o } }")
     assert_refused(r, 400, "SERVICE")
-    r = sparql(live, f"SELECT * WHERE {{ SERVICE <{live.url}/sparql> {{ ?s ?p ?o }} }}")
+    r = sparql(writable_server, f"SELECT * WHERE {{ SERVICE <{writable_server.url}/sparql> {{ ?s ?p ?o }} }}")
     assert_refused(r, 400, "SERVICE", "allowlist")
 
 
-def test_service_as_a_query_body_is_refused(live, listener):
-    r = requests.post(live.url + "/sparql", data=service_queries(listener.url)["silent"].encode(),
+def test_service_as_a_query_body_is_refused(writable_server, listener):
+    r = requests.post(writable_server.url + "/sparql", data=service_queries(listener.url)["silent"].encode(),
                       headers={"Content-Type": "application/sparql-query", "Accept": JSON})
     assert_refused(r, 400, "SERVICE")
     listener.assert_untouched("SERVICE in an application/sparql-query body")
 
 
 @pytest.mark.parametrize("kind", ["FROM", "FROM NAMED"])
-def test_from_names_a_graph_and_never_fetches_it(live, listener, kind):
-    r = sparql(live, f"SELECT * {kind} <{listener.url}data.ttl> WHERE {{ {{ ?s ?p ?o }} UNION {{ GRAPH ?g {{ ?s ?p ?o }} }} }}")
+def test_from_names_a_graph_and_never_fetches_it(writable_server, listener, kind):
+    r = sparql(writable_server, f"SELECT * {kind} <{listener.url}data.ttl> WHERE {{ {{ ?s ?p ?o }} UNION {{ GRAPH ?g {{ ?s ?p ?o }} }} }}")
     assert r.status_code == 200, r.text
     assert r.json()["results"]["bindings"] == []
     listener.assert_untouched(kind)
 
 
 @pytest.mark.parametrize("param", ["default-graph-uri", "named-graph-uri"])
-def test_protocol_dataset_never_fetches(live, listener, param):
-    r = sparql(live, "SELECT * WHERE { { ?s ?p ?o } UNION { GRAPH ?g { ?s ?p ?o } } }", **{param: listener.url})
+def test_protocol_dataset_never_fetches(writable_server, listener, param):
+    r = sparql(writable_server, "SELECT * WHERE { { ?s ?p ?o } UNION { GRAPH ?g { ?s ?p ?o } } }", **{param: listener.url})
     assert r.status_code == 200, r.text
     assert r.json()["results"]["bindings"] == []
     listener.assert_untouched(param)
@@ -196,35 +196,35 @@ def ssrf_updates(url):
 
 
 @pytest.mark.parametrize("case", list(ssrf_updates("http://x/")))
-def test_updates_that_would_fetch_are_refused_even_for_a_maintainer(live, listener, case):
-    before = health(live)
-    r = update(live, ssrf_updates(listener.url)[case])
+def test_updates_that_would_fetch_are_refused_even_for_a_maintainer(writable_server, listener, case):
+    before = health(writable_server)
+    r = update(writable_server, ssrf_updates(listener.url)[case])
     assert_refused(r, 400, "LOAD" if "LOAD" in case.upper() else "SERVICE")
     listener.assert_untouched(f"update: {case}")
-    assert health(live) == before
+    assert health(writable_server) == before
 
 
-def test_load_in_a_form_update_is_refused(live, listener):
-    before = health(live)
-    r = requests.post(live.url + "/sparql", data={"update": f"LOAD <{listener.url}x.ttl>"},
+def test_load_in_a_form_update_is_refused(writable_server, listener):
+    before = health(writable_server)
+    r = requests.post(writable_server.url + "/sparql", data={"update": f"LOAD <{listener.url}x.ttl>"},
                       headers={**MAINTAINER, "Accept": JSON})
     assert_refused(r, 400, "LOAD")
     listener.assert_untouched("form update LOAD")
-    assert health(live) == before
+    assert health(writable_server) == before
 
 
 @pytest.mark.parametrize("bad", [
     "http://example.org/g> WHERE {} ; DROP ALL ; INSERT { <a:b> <a:b> <a:b> } USING <http://example.org/h",
     "not an iri", "http://example.org/a b",
 ])
-def test_using_graph_uri_cannot_inject_into_the_update(live, bad):
+def test_using_graph_uri_cannot_inject_into_the_update(writable_server, bad):
     """using-graph-uri is written into the update text: a value that is not an IRI must be refused,
     not spliced in (else it could add operations such as DROP ALL)."""
-    before = health(live)
-    r = update(live, f"INSERT {{ GRAPH <{ID}u> {{ ?s ?p ?o }} }} WHERE {{ ?s ?p ?o }}",
+    before = health(writable_server)
+    r = update(writable_server, f"INSERT {{ GRAPH <{ID}u> {{ ?s ?p ?o }} }} WHERE {{ ?s ?p ?o }}",
                **{"using-graph-uri": bad})
     assert_refused(r, 400, "using-graph-uri")
-    assert health(live) == before
+    assert health(writable_server) == before
 
 
 # --- SSRF: bodies that name remote resources ---------------------------------------------------------
@@ -264,38 +264,38 @@ def remote_bodies(url):
     }
 
 
-def assert_no_secret_stored(live):
-    dump = requests.get(live.url + "/dumps/entente.nq").text
+def assert_no_secret_stored(writable_server):
+    dump = requests.get(writable_server.url + "/dumps/entente.nq").text
     assert "root:" not in dump and "/bin/" not in dump
 
 
 @pytest.mark.parametrize("case", list(remote_bodies("http://x/")))
-def test_gsp_bodies_never_make_the_server_fetch(live, listener, case):
+def test_gsp_bodies_never_make_the_server_fetch(writable_server, listener, case):
     media_type, body = remote_bodies(listener.url)[case]
     graph = ID + "gsp-remote"
-    r = requests.put(live.url + "/store", params={"graph": graph}, data=body.encode(),
+    r = requests.put(writable_server.url + "/store", params={"graph": graph}, data=body.encode(),
                      headers={**MAINTAINER, "Content-Type": media_type, "Accept": JSON})
     assert r.status_code < 500, r.text
     if r.status_code >= 400:
         assert r.json()["message"]
     listener.assert_untouched(f"GSP PUT {case}")
-    assert_no_secret_stored(live)
+    assert_no_secret_stored(writable_server)
 
 
 @pytest.mark.parametrize("case", list(remote_bodies("http://x/")))
 @pytest.mark.parametrize("path,headers", [("/validate", {}), ("/contributions", CONTRIBUTOR)],
                          ids=["validate", "contributions"])
-def test_contribution_bodies_never_make_the_server_fetch(live, listener, case, path, headers):
+def test_contribution_bodies_never_make_the_server_fetch(writable_server, listener, case, path, headers):
     media_type, body = remote_bodies(listener.url)[case]
-    r = requests.post(live.url + path, data=body.encode(),
+    r = requests.post(writable_server.url + path, data=body.encode(),
                       headers={**headers, "Content-Type": media_type, "Accept": JSON})
     assert r.status_code < 500, r.text
     assert "root:" not in r.text
     listener.assert_untouched(f"POST {path} {case}")
 
 
-def test_picture_about_a_url_never_fetches(live, listener):
-    r = requests.get(live.url + "/picture.svg", params={"about": listener.url})
+def test_picture_about_a_url_never_fetches(writable_server, listener):
+    r = requests.get(writable_server.url + "/picture.svg", params={"about": listener.url})
     assert r.status_code == 400 and "about" in r.text
     listener.assert_untouched("picture about=")
 
@@ -365,7 +365,7 @@ def literal(text):
 
 
 @pytest.fixture(scope="module")
-def evil(live):
+def evil(writable_server):
     """Hostile literals and a javascript: IRI written into the store by the maintainer."""
     graph = "https://w3id.org/entente/graph/evil-graph"
     triples = [f"<{EVIL}> <{RDFS}label> {literal(PAYLOADS['script'])}@en",
@@ -384,20 +384,20 @@ def evil(live):
                f"<{ID}iran> <{ENT}finances> {literal(PAYLOADS['attribute'])}",
                f"<{ENT}finances> <{RDFS}comment> {literal(PAYLOADS['img'])}@en",
                f"<{ID}bloomberg-iran-russia-2015> <http://purl.org/dc/terms/title> {literal(PAYLOADS['svg'])}@en"]
-    r = update(live, f"INSERT DATA {{ GRAPH <{graph}> {{ {' . '.join(triples)} }} }}")
+    r = update(writable_server, f"INSERT DATA {{ GRAPH <{graph}> {{ {' . '.join(triples)} }} }}")
     assert r.status_code == 204, r.text
-    r = requests.put(live.url + "/store", params={"graph": "javascript:alert('xss-10')"},   # an absolute IRI
+    r = requests.put(writable_server.url + "/store", params={"graph": "javascript:alert('xss-10')"},   # an absolute IRI
                      data=f"<{EVIL}> <{ENT}finances> <{ID}iran> . <{ID}iran> <{RDFS}label> {literal(PAYLOADS['img'])} .",
                      headers={**MAINTAINER, "Content-Type": "text/turtle"})
     assert r.status_code in (201, 400), r.text
-    r = update(live, f"INSERT DATA {{ GRAPH <https://w3id.org/entente/graph/ontology> {{ <{ENT}finances> "
+    r = update(writable_server, f"INSERT DATA {{ GRAPH <https://w3id.org/entente/graph/ontology> {{ <{ENT}finances> "
                      f"<{RDFS}label> {literal(PAYLOADS['end script'])}@de }} }}")
     assert r.status_code == 204, r.text
     return graph
 
 
-def page(live, path, **kw):
-    r = requests.get(live.url + path, headers={"Accept": "text/html"}, **kw)
+def page(writable_server, path, **kw):
+    r = requests.get(writable_server.url + path, headers={"Accept": "text/html"}, **kw)
     assert r.status_code == 200, (path, r.status_code, r.text[:300])
     assert r.headers["Content-Type"].startswith("text/html")
     return r.text
@@ -405,8 +405,8 @@ def page(live, path, **kw):
 
 @pytest.mark.parametrize("path", ["/id/evil-resource.html", "/id/iran.html", "/graph/evil-graph.html",
                                   "/id/bloomberg-iran-russia-2015.html", "/ontology.html", "/"])
-def test_pages_show_hostile_data_as_text(live, evil, path):
-    text = "".join(audit(page(live, path)).text)
+def test_pages_show_hostile_data_as_text(writable_server, evil, path):
+    text = "".join(audit(page(writable_server, path)).text)
     if path == "/id/evil-resource.html":
         assert PAYLOADS["script"] in text          # shown, as text
         assert PAYLOADS["img"] in text
@@ -414,22 +414,22 @@ def test_pages_show_hostile_data_as_text(live, evil, path):
         assert PAYLOADS["attribute"] in text
 
 
-def test_jsonld_embedding_keeps_hostile_literals_intact(live, evil):
+def test_jsonld_embedding_keeps_hostile_literals_intact(writable_server, evil):
     """`</script>` inside a literal neither ends the JSON-LD block nor is lost from it."""
-    blocks = audit(page(live, "/id/iran.html")).data_blocks
+    blocks = audit(page(writable_server, "/id/iran.html")).data_blocks
     assert PAYLOADS["end script"] in json.dumps(blocks, ensure_ascii=False)
 
 
-def test_javascript_iris_are_never_links(live, evil):
+def test_javascript_iris_are_never_links(writable_server, evil):
     for path in ("/id/evil-resource.html", "/graph/evil-graph.html"):
-        body = page(live, path)
+        body = page(writable_server, path)
         audit(body)
         assert "alert('xss-6')" in body or "alert(&#39;xss-6&#39;)" in body   # shown, not linked
 
 
 @pytest.mark.parametrize("params", [{}, {"about": EVIL}, {"about": ID + "iran"}], ids=["whole", "evil", "iran"])
-def test_pictures_escape_hostile_labels(live, evil, params):
-    r = requests.get(live.url + "/picture.svg", params=params)
+def test_pictures_escape_hostile_labels(writable_server, evil, params):
+    r = requests.get(writable_server.url + "/picture.svg", params=params)
     assert r.status_code == 200, r.text
     root = ET.fromstring(r.content)           # well-formed XML: nothing broke out of a label
     for el in root.iter():
@@ -445,9 +445,9 @@ def test_pictures_escape_hostile_labels(live, evil, params):
 
 
 @pytest.mark.parametrize("about", [ID + '" onmouseover="alert(1)', ID + "x\" onload=\"alert(2)", ID + "a<svg>"])
-def test_picture_about_cannot_break_out_of_an_attribute(live, about):
+def test_picture_about_cannot_break_out_of_an_attribute(writable_server, about):
     """dot copies a node's URL into the SVG as it is: `about` must never carry a quote or a tag into it."""
-    r = requests.get(live.url + "/picture.svg", params={"about": about})
+    r = requests.get(writable_server.url + "/picture.svg", params={"about": about})
     assert r.status_code == 400, r.text[:300]
     assert "onmouseover=\"alert" not in r.text and "<svg>" not in r.text
 
@@ -463,8 +463,8 @@ def test_picture_about_cannot_break_out_of_an_attribute(live, about):
     "/contributions/%3Cscript%3Ealert('e8')%3C%2Fscript%3E",
     "/ontology.%3Cscript%3E",
 ])
-def test_error_pages_escape_echoed_input(live, path):
-    r = requests.get(live.url + path, headers={"Accept": "text/html"})
+def test_error_pages_escape_echoed_input(writable_server, path):
+    r = requests.get(writable_server.url + path, headers={"Accept": "text/html"})
     assert 400 <= r.status_code < 500, (r.status_code, r.text[:300])
     if r.headers["Content-Type"].startswith("text/html"):
         audit(r.text)
@@ -476,14 +476,14 @@ def test_error_pages_escape_echoed_input(live, path):
     {"edit": "SELECT * WHERE { ?s ?p \"<!--<script>\" }"},
     {"example": "<script>alert('q2')</script>"},
 ])
-def test_query_page_escapes_its_parameters(live, params):
-    blocks = audit(page(live, "/sparql", params=params)).data_blocks
+def test_query_page_escapes_its_parameters(writable_server, params):
+    blocks = audit(page(writable_server, "/sparql", params=params)).data_blocks
     if "edit" in params:
         assert any(b.get("edit") == params["edit"] for b in blocks if isinstance(b, dict))
 
 
-def test_host_header_cannot_inject_into_links(live):
-    r = requests.get(live.url + "/", headers={"Accept": "text/html", "Host": 'x"><script>alert(1)</script>'})
+def test_host_header_cannot_inject_into_links(writable_server):
+    r = requests.get(writable_server.url + "/", headers={"Accept": "text/html", "Host": 'x"><script>alert(1)</script>'})
     assert r.status_code < 500
     if r.status_code == 200:
         audit(r.text)
@@ -501,33 +501,33 @@ def test_tokens_are_compared_in_constant_time():
 @pytest.mark.parametrize("token", [MAINTAINER_TOKEN + "x", "x" + MAINTAINER_TOKEN, CONTRIBUTOR_TOKEN,
                                    MAINTAINER_TOKEN[:-1], "secret-<script>alert(1)</script>"])
 @pytest.mark.parametrize("accept", [JSON, "text/html", "text/plain"])
-def test_wrong_tokens_are_refused_and_never_echoed(live, token, accept):
-    before = health(live)
-    for r in (requests.post(live.url + "/sparql", data=f"INSERT DATA {{ <{ID}t> <{ID}t> <{ID}t> }}",
+def test_wrong_tokens_are_refused_and_never_echoed(writable_server, token, accept):
+    before = health(writable_server)
+    for r in (requests.post(writable_server.url + "/sparql", data=f"INSERT DATA {{ <{ID}t> <{ID}t> <{ID}t> }}",
                             headers={"Authorization": f"Bearer {token}", "Content-Type": UPDATE, "Accept": accept}),
-              requests.put(live.url + "/store", params={"graph": ID + "t"}, data=f"<{ID}t> <{ID}t> <{ID}t> .",
+              requests.put(writable_server.url + "/store", params={"graph": ID + "t"}, data=f"<{ID}t> <{ID}t> <{ID}t> .",
                            headers={"Authorization": f"Bearer {token}", "Content-Type": "text/turtle",
                                     "Accept": accept})):
         assert r.status_code == 403, (r.status_code, r.text)
         assert token not in r.text and "<script>alert(1)" not in r.text
         assert "token" in r.text.lower()
-    assert health(live) == before
+    assert health(writable_server) == before
 
 
-def test_tokens_are_never_logged(live):
+def test_tokens_are_never_logged(writable_server):
     """After every request of this module (right, wrong and contributor tokens), the server's log holds
     none of them."""
-    requests.post(live.url + "/sparql", data="NOT AN UPDATE", headers={**MAINTAINER, "Content-Type": UPDATE})
-    requests.post(live.url + "/contributions", data="<a> <b> .", headers={**CONTRIBUTOR, "Content-Type": "text/turtle"})
-    log = Path(live.log).read_text(errors="replace")
+    requests.post(writable_server.url + "/sparql", data="NOT AN UPDATE", headers={**MAINTAINER, "Content-Type": UPDATE})
+    requests.post(writable_server.url + "/contributions", data="<a> <b> .", headers={**CONTRIBUTOR, "Content-Type": "text/turtle"})
+    log = Path(writable_server.log).read_text(errors="replace")
     for token in (MAINTAINER_TOKEN, CONTRIBUTOR_TOKEN, MAINTAINER_TOKEN[:12]):
         assert token not in log
 
 
-def test_refused_writes_leave_the_data_unchanged(live, listener):
+def test_refused_writes_leave_the_data_unchanged(writable_server, listener):
     """Last: nothing refused in this module wrote anything, and the listener never saw a connection."""
     listener.assert_untouched("the whole module")
-    r = sparql(live, f"ASK {{ GRAPH ?g {{ ?s ?p ?o }} FILTER(?s IN (<{ID}t>, <{ID}a>, <{ID}loaded>) "
+    r = sparql(writable_server, f"ASK {{ GRAPH ?g {{ ?s ?p ?o }} FILTER(?s IN (<{ID}t>, <{ID}a>, <{ID}loaded>) "
                      f"|| ?g IN (<{ID}x>, <{ID}u>, <{ID}t>)) }}")
     assert r.status_code == 200 and r.json()["boolean"] is False
 
@@ -550,18 +550,18 @@ def test_the_listener_sees_a_connection_when_one_is_made():
 GOOD_TRIG = (ROOT / "tests" / "data" / "contributions" / "good-katz-friendly.trig").read_bytes()
 
 
-def test_a_hostile_reject_reason_is_shown_as_text(live):
-    r = requests.post(live.url + "/contributions", data=GOOD_TRIG,
+def test_a_hostile_reject_reason_is_shown_as_text(writable_server):
+    r = requests.post(writable_server.url + "/contributions", data=GOOD_TRIG,
                       headers={**CONTRIBUTOR, "Content-Type": "application/trig", "Accept": JSON})
     assert r.status_code == 201, r.text
     cid = r.json()["id"]
     reason = PAYLOADS["end script"] + PAYLOADS["attribute"]
-    r = requests.post(f"{live.url}/contributions/{cid}/reject", json={"reason": reason},
+    r = requests.post(f"{writable_server.url}/contributions/{cid}/reject", json={"reason": reason},
                       headers={**MAINTAINER, "Accept": JSON})
     assert r.status_code == 200, r.text
     for path in (f"/contributions/{cid}", "/contributions", "/contributions?state=rejected",
                  f"/contribution/{cid}.html"):
-        r = requests.get(live.url + path, headers={"Accept": "text/html"})
+        r = requests.get(writable_server.url + path, headers={"Accept": "text/html"})
         assert r.status_code == 200, (path, r.status_code, r.text[:200])
         text = "".join(audit(r.text).text)
         if path != "/contributions":
@@ -575,8 +575,8 @@ def test_a_hostile_reject_reason_is_shown_as_text(live):
 ])
 @pytest.mark.parametrize("path,headers", [("/validate", {}), ("/contributions", CONTRIBUTOR)],
                          ids=["validate", "contributions"])
-def test_reports_and_parse_errors_for_browsers_are_escaped(live, body, path, headers):
-    r = requests.post(live.url + path, data=body,
+def test_reports_and_parse_errors_for_browsers_are_escaped(writable_server, body, path, headers):
+    r = requests.post(writable_server.url + path, data=body,
                       headers={**headers, "Content-Type": "text/turtle", "Accept": "text/html"})
     assert r.status_code < 500, r.text
     assert "<script>alert" not in r.text and "<img src=x" not in r.text
@@ -584,8 +584,8 @@ def test_reports_and_parse_errors_for_browsers_are_escaped(live, body, path, hea
         audit(r.text)
 
 
-def test_gsp_parse_errors_for_browsers_are_escaped(live):
-    r = requests.put(live.url + "/store", params={"graph": ID + "err"}, data=b"<script>alert('g1')</script> .",
+def test_gsp_parse_errors_for_browsers_are_escaped(writable_server):
+    r = requests.put(writable_server.url + "/store", params={"graph": ID + "err"}, data=b"<script>alert('g1')</script> .",
                      headers={**MAINTAINER, "Content-Type": "text/turtle", "Accept": "text/html"})
     assert r.status_code == 400
     audit(r.text)

@@ -26,7 +26,7 @@ EXPENSIVE = ("SELECT (COUNT(*) AS ?n) WHERE { ?a ?b ?c . ?d ?e ?f . ?g ?h ?i . ?
 
 
 @pytest.fixture(scope="module")
-def live(tmp_path_factory):
+def strict_server(tmp_path_factory):
     root = tmp_path_factory.mktemp("serving")
     (root / "dataset.trig").write_text(DATASET)
     server = LiveServer(root / "store", root / "dataset.trig", ["--query-timeout", "1", "--max-results", "50"]).start()
@@ -34,31 +34,31 @@ def live(tmp_path_factory):
     server.stop()
 
 
-def get(live, query=ALL + " LIMIT 40", headers=None, **params):
-    return requests.get(live.url + "/sparql", params={"query": query, **params}, headers=headers or {})
+def get(strict_server, query=ALL + " LIMIT 40", headers=None, **params):
+    return requests.get(strict_server.url + "/sparql", params={"query": query, **params}, headers=headers or {})
 
 
 # --- processes -------------------------------------------------------------------------------------
 
-def test_gunicorn_runs_two_sync_worker_processes(live):
-    children = subprocess.run(["ps", "--ppid", str(live.process.pid), "-o", "pid=,args="],
+def test_gunicorn_runs_two_sync_worker_processes(strict_server):
+    children = subprocess.run(["ps", "--ppid", str(strict_server.process.pid), "-o", "pid=,args="],
                               capture_output=True, text=True).stdout.split("\n")
     workers = [line for line in children if "server.cli serve" in line]   # not multiprocessing's helpers
     assert len(workers) == 2
-    log = live.log.read_text()
-    assert "Using worker: sync" in log and f"http://127.0.0.1:{live.port}/" in log
+    log = strict_server.log.read_text()
+    assert "Using worker: sync" in log and f"http://127.0.0.1:{strict_server.port}/" in log
 
 
 # --- CORS ------------------------------------------------------------------------------------------------
 
-def test_cors_on_answers_and_errors(live):
-    assert get(live).headers["Access-Control-Allow-Origin"] == "*"
-    assert get(live, "SELECT").headers["Access-Control-Allow-Origin"] == "*"
-    assert "ETag" in get(live).headers["Access-Control-Expose-Headers"]
+def test_cors_on_answers_and_errors(strict_server):
+    assert get(strict_server).headers["Access-Control-Allow-Origin"] == "*"
+    assert get(strict_server, "SELECT").headers["Access-Control-Allow-Origin"] == "*"
+    assert "ETag" in get(strict_server).headers["Access-Control-Expose-Headers"]
 
 
-def test_cors_preflight(live):
-    r = requests.options(live.url + "/sparql", headers={
+def test_cors_preflight(strict_server):
+    r = requests.options(strict_server.url + "/sparql", headers={
         "Origin": "https://yasgui.example", "Access-Control-Request-Method": "POST",
         "Access-Control-Request-Headers": "content-type, authorization"})
     assert r.status_code == 200
@@ -66,73 +66,73 @@ def test_cors_preflight(live):
     assert "POST" in r.headers["Access-Control-Allow-Methods"]
     allowed = r.headers["Access-Control-Allow-Headers"].lower()
     assert "authorization" in allowed and "content-type" in allowed
-    assert requests.options(live.url + "/store").headers["Access-Control-Allow-Methods"].count("PUT") == 1
+    assert requests.options(strict_server.url + "/store").headers["Access-Control-Allow-Methods"].count("PUT") == 1
 
 
 # --- caching -----------------------------------------------------------------------------------------
 
-def test_etag_and_304(live):
-    first = get(live, headers={"Accept": JSON})
+def test_etag_and_304(strict_server):
+    first = get(strict_server, headers={"Accept": JSON})
     etag = first.headers["ETag"]
     assert first.headers["Cache-Control"] == "public, no-cache" and first.headers["Last-Modified"]
-    again = get(live, headers={"Accept": JSON, "If-None-Match": etag})
+    again = get(strict_server, headers={"Accept": JSON, "If-None-Match": etag})
     assert again.status_code == 304 and again.content == b""
-    other_format = get(live, headers={"Accept": "text/csv", "If-None-Match": etag})
+    other_format = get(strict_server, headers={"Accept": "text/csv", "If-None-Match": etag})
     assert other_format.status_code == 200 and other_format.headers["ETag"] != etag
-    since = get(live, headers={"Accept": JSON, "If-Modified-Since": first.headers["Last-Modified"]})
+    since = get(strict_server, headers={"Accept": JSON, "If-Modified-Since": first.headers["Last-Modified"]})
     assert since.status_code == 304
 
 
-def test_a_write_changes_the_etag(live):
-    etag = get(live, headers={"Accept": JSON}).headers["ETag"]
-    r = requests.post(live.url + "/sparql", data={"update": f"INSERT DATA {{ GRAPH <{EX}w> {{ <{EX}a> <{EX}b> 1 }} }}"},
+def test_a_write_changes_the_etag(strict_server):
+    etag = get(strict_server, headers={"Accept": JSON}).headers["ETag"]
+    r = requests.post(strict_server.url + "/sparql", data={"update": f"INSERT DATA {{ GRAPH <{EX}w> {{ <{EX}a> <{EX}b> 1 }} }}"},
                       headers={"Authorization": f"Bearer {MAINTAINER_TOKEN}"})
     assert r.status_code == 204
-    fresh = get(live, headers={"Accept": JSON, "If-None-Match": etag})
+    fresh = get(strict_server, headers={"Accept": JSON, "If-None-Match": etag})
     assert fresh.status_code == 200 and fresh.headers["ETag"] != etag
-    r = requests.post(live.url + "/sparql", data={"update": f"DROP GRAPH <{EX}w>"},
+    r = requests.post(strict_server.url + "/sparql", data={"update": f"DROP GRAPH <{EX}w>"},
                       headers={"Authorization": f"Bearer {MAINTAINER_TOKEN}"})
     assert r.status_code == 204
 
 
-def test_vary(live):
-    vary = [v.strip() for v in get(live).headers["Vary"].split(",")]
+def test_vary(strict_server):
+    vary = [v.strip() for v in get(strict_server).headers["Vary"].split(",")]
     assert "Accept" in vary and "Accept-Encoding" in vary
 
 
-def test_gzip_when_asked(live):
-    zipped = get(live, f"{ALL} LIMIT 40", {"Accept": JSON, "Accept-Encoding": "gzip"}, stream=None)
+def test_gzip_when_asked(strict_server):
+    zipped = get(strict_server, f"{ALL} LIMIT 40", {"Accept": JSON, "Accept-Encoding": "gzip"}, stream=None)
     assert zipped.headers["Content-Encoding"] == "gzip"
-    raw = requests.get(live.url + "/sparql", params={"query": f"{ALL} LIMIT 40"}, stream=True,
+    raw = requests.get(strict_server.url + "/sparql", params={"query": f"{ALL} LIMIT 40"}, stream=True,
                        headers={"Accept": JSON, "Accept-Encoding": "gzip"}).raw.read()
-    plain = get(live, f"{ALL} LIMIT 40", {"Accept": JSON, "Accept-Encoding": "identity"})
+    plain = get(strict_server, f"{ALL} LIMIT 40", {"Accept": JSON, "Accept-Encoding": "identity"})
     assert "Content-Encoding" not in plain.headers
     assert gzip.decompress(raw) == plain.content and len(raw) < len(plain.content)
     assert zipped.headers["ETag"] != plain.headers["ETag"]
 
 
-def test_head_has_the_headers_and_no_body(live):
-    head = requests.head(live.url + "/sparql", params={"query": ALL + " LIMIT 3"}, headers={"Accept": "text/csv"})
+def test_head_has_the_headers_and_no_body(strict_server):
+    head = requests.head(strict_server.url + "/sparql", params={"query": ALL + " LIMIT 3"}, headers={"Accept": "text/csv"})
     assert head.status_code == 200 and head.content == b""
     assert head.headers["Content-Type"].startswith("text/csv") and head.headers["ETag"]
 
 
 # --- limits ------------------------------------------------------------------------------------------------
 
-def test_timeout_is_503_and_the_server_still_answers(live):
-    r = get(live, EXPENSIVE, {"Accept": "application/json"})
+def test_timeout_is_503_and_the_server_still_answers(strict_server):
+    r = get(strict_server, EXPENSIVE, {"Accept": "application/json"})
     assert r.status_code == 503
     assert "time limit" in r.json()["message"]
     for _ in range(4):                                   # both workers still answer
-        assert get(live, "ASK { ?s ?p ?o }", {"Accept": JSON}).json()["boolean"] is True
+        assert get(strict_server, "ASK { ?s ?p ?o }", {"Accept": JSON}).json()["boolean"] is True
 
 
-def test_query_processes_hold_no_client_or_listening_socket(live):
+def test_query_processes_hold_no_client_or_listening_socket(strict_server):
     """A query process is forked in the middle of a request: it must not keep that connection (or
     gunicorn's listening socket) open, only its pipe to the worker."""
     for _ in range(4):
-        assert get(live).status_code == 200
-    workers = subprocess.run(["ps", "--ppid", str(live.process.pid), "-o", "pid=,args="],
+        assert get(strict_server).status_code == 200
+    workers = subprocess.run(["ps", "--ppid", str(strict_server.process.pid), "-o", "pid=,args="],
                              capture_output=True, text=True).stdout
     worker_pids = [line.split()[0] for line in workers.splitlines() if "server.cli serve" in line]
     helpers = []
@@ -146,23 +146,23 @@ def test_query_processes_hold_no_client_or_listening_socket(live):
         assert len(sockets) == 1, f"query process {pid} holds {len(sockets)} sockets"
 
 
-def test_no_query_process_is_left_running_after_a_timeout(live):
-    assert get(live, EXPENSIVE).status_code == 503
+def test_no_query_process_is_left_running_after_a_timeout(strict_server):
+    assert get(strict_server, EXPENSIVE).status_code == 503
     time.sleep(0.2)
-    tree = subprocess.run(["ps", "-g", str(live.process.pid), "-o", "pid=,stat="], capture_output=True, text=True).stdout
+    tree = subprocess.run(["ps", "-g", str(strict_server.process.pid), "-o", "pid=,stat="], capture_output=True, text=True).stdout
     # The gunicorn master, its 2 workers, and the workers' writer fork servers: no busy query child.
     running = [line for line in tree.splitlines() if line.split()[1].startswith("R")]
     assert running == []
 
 
-def test_result_limit_is_refused_with_a_message(live):
-    r = get(live, ALL, {"Accept": "application/json"})          # 80 triples, limit 50
+def test_result_limit_is_refused_with_a_message(strict_server):
+    r = get(strict_server, ALL, {"Accept": "application/json"})          # 80 triples, limit 50
     assert r.status_code == 413
     message = r.json()["message"]
     assert "50" in message and "LIMIT" in message and "OFFSET" in message
-    r = get(live, "CONSTRUCT WHERE { ?s ?p ?o }", {"Accept": "text/turtle"})
+    r = get(strict_server, "CONSTRUCT WHERE { ?s ?p ?o }", {"Accept": "text/turtle"})
     assert r.status_code == 413
-    page = get(live, ALL + " ORDER BY ?s ?p LIMIT 50 OFFSET 50", {"Accept": JSON})
+    page = get(strict_server, ALL + " ORDER BY ?s ?p LIMIT 50 OFFSET 50", {"Accept": JSON})
     assert page.status_code == 200 and len(page.json()["results"]["bindings"]) == 30
 
 

@@ -26,7 +26,7 @@ RESULTS_JSON = "application/sparql-results+json"
 
 
 @pytest.fixture(scope="module")
-def live(tmp_path_factory):
+def protocol_server(tmp_path_factory):
     root = tmp_path_factory.mktemp("sparql-protocol")
     dataset = root / "dataset.trig"
     dataset.write_text(DATASET)
@@ -36,8 +36,8 @@ def live(tmp_path_factory):
 
 
 @pytest.fixture(scope="module")
-def endpoint(live) -> str:
-    return live.url + "/sparql"
+def endpoint(protocol_server) -> str:
+    return protocol_server.url + "/sparql"
 
 
 def wrapper(endpoint, query, fmt, method="GET", request_method=URLENCODED) -> SPARQLWrapper:
@@ -294,11 +294,11 @@ def test_service_outside_the_allowlist_is_refused(endpoint, query):
     assert "SERVICE" in r.json()["message"] and "https://query.wikidata.org/sparql" in r.json()["message"]
 
 
-def test_service_on_the_allowlist_is_called(live, make_server):
+def test_service_on_the_allowlist_is_called(protocol_server, make_server):
     """A second server that allows SERVICE calls to the first one gets the first one's data."""
-    federating = make_server(env={"ENTENTE_SERVICE_ALLOWLIST": live.url + "/sparql"})
+    federating = make_server(env={"ENTENTE_SERVICE_ALLOWLIST": protocol_server.url + "/sparql"})
     r = requests.get(federating.url + "/sparql", headers={"Accept": RESULTS_JSON}, params={
-        "query": f"SELECT ?o WHERE {{ SERVICE <{live.url}/sparql> {{ <{EX}iran> <{EX}finances> ?o }} }}"})
+        "query": f"SELECT ?o WHERE {{ SERVICE <{protocol_server.url}/sparql> {{ <{EX}iran> <{EX}finances> ?o }} }}"})
     assert r.status_code == 200, r.text
     assert [b["o"]["value"] for b in r.json()["results"]["bindings"]] == [EX + "hezbollah"]
 
@@ -344,8 +344,8 @@ def test_browsers_get_the_query_page(endpoint):
     assert r.status_code == 200 and r.headers["Content-Type"].startswith("text/html")
 
 
-def test_health(live):
-    body = requests.get(live.url + "/health").json()
+def test_health(protocol_server):
+    body = requests.get(protocol_server.url + "/health").json()
     assert body["status"] == "ok" and body["triples"] == 6 and body["version"]
 
 
