@@ -107,6 +107,20 @@ def test_uniquelang_is_a_warning_not_a_violation():
     assert [r.severity for r in report.results] == [SH.Warning]
 
 
+def test_a_claim_without_qualifiers_gets_three_warnings_not_a_rejection():
+    """Polarity, certainty and time reference are asked for (every claim of the article has them) but a
+    contribution that leaves them out is only warned, one warning per missing qualifier."""
+    ds = load(DATA / "good.trig")
+    claims = ds.graph(rdflib.URIRef(iris.GRAPH_CLAIMS))
+    claim = rdflib.URIRef(iris.CLAIM + "t-loan")
+    for name in ("polarity", "certainty", "timeReference"):
+        claims.remove((claim, rdflib.URIRef(iris.ENT + name), None))
+    report = validation.validate(ds)
+    assert report.conforms
+    assert sorted(str(r.result_path).rsplit("#", 1)[-1] for r in report.results) == ["certainty", "polarity", "timeReference"]
+    assert {r.severity for r in report.results} == {SH.Warning}
+
+
 def test_contribution_citing_the_article_is_checked_against_the_seed_text():
     """validate() adds the article text, so a quote at wrong offsets is caught without graph:article."""
     good = validation.parse_file(Path(__file__).parent / "data" / "contributions" / "good-katz-friendly.trig")

@@ -26,8 +26,11 @@ def test_health_counts_the_loaded_dataset(server):
     assert health["status"] == "ok" and health["triples"] == int(total[0]["n"]["value"]) > 1000
 
 
-def test_what_does_iran_finance_is_one_plain_triple_pattern(server):
-    rows = select(server, "SELECT ?what WHERE { id:iran ent:finances ?what }")
+def test_who_finances_hezbollah_is_one_plain_triple_pattern(server):
+    """s34 names "Iran's ruling clerics", who govern Iran: a property path reaches them from Iran."""
+    rows = select(server, "SELECT ?who WHERE { ?who ent:finances id:hezbollah }")
+    assert {r["who"]["value"] for r in rows} == {"https://w3id.org/entente/id/iran-ruling-clerics"}
+    rows = select(server, "SELECT ?what WHERE { ?ruler ent:governs id:iran ; ent:finances ?what }")
     assert "https://w3id.org/entente/id/hezbollah" in {r["what"]["value"] for r in rows}
 
 
@@ -73,6 +76,6 @@ def test_sparqlwrapper_on_the_real_data(server):
     sw.setReturnFormat(JSONLD)
     graph = sw.query().convert()
     assert len(graph) > 5
-    sw.setQuery(PROLOGUE + "ASK { id:iran ent:finances id:hezbollah }")
+    sw.setQuery(PROLOGUE + "ASK { id:iran-ruling-clerics ent:finances id:hezbollah }")
     sw.setReturnFormat(JSON)
     assert sw.query().convert()["boolean"] is True

@@ -246,10 +246,11 @@ def test_order_question_finds_what_the_text_orders(built_store):
 def test_who_said_what_to_whom_question(built_store):
     rows = ask(built_store, "cq42")
     putin = [r for r in rows if r["speaker"].value == str(ID["vladimir-putin"])]
-    assert [(r["addressee"].value, r["place"].value, r["how"].value) for r in putin] == \
-        [(str(ID["ali-khamenei"]), str(ID.tehran), str(ENT.Reassuring))]
+    assert {(r["addressee"].value, r["place"].value, r["how"].value) for r in putin} == \
+        {(str(ID["ali-khamenei"]), str(ID.tehran), str(ENT.Reassuring))}
+    assert len(putin) == 2   # Iran is Russia's ally (affirmed); Russia does not betray it (negated)
     jafari = [r for r in rows if r["speaker"].value == str(ID["mohammad-ali-jafari"])]
-    assert {r["when"].value for r in jafari} == {str(ID["month-2015-11"])} and len(jafari) == 2
+    assert {r["when"].value for r in jafari} == {str(ID["month-2015-11"])} and len(jafari) == 3  # s29; s30 gives two
     lavrov = next(r for r in rows if r["speaker"].value == str(ID["sergei-lavrov"]))
     assert lavrov["after"].value == str(ID["paris-talks-on-syria-2015"])
     assert lavrov["post"].value == str(ID["minister-of-foreign-affairs-of-russia"])

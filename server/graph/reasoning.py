@@ -2,11 +2,13 @@
 
 One HermiT run does all the work. The world holds the ontology, then
 - every claim's facts merged, unchanged: HermiT's consistency check covers everything together;
-- one renamed copy of the facts per *partition* (claims with the same modality and asserters):
+- one renamed copy of the facts per *partition* (claims with the same modality, asserters, polarity,
+  certainty and time reference):
   individuals of partition i become `urn:entente:partition:i:<iri>`, so the copies share no
   individual and an inference drawn in copy i follows from that partition's facts alone. That is
   what keeps an inference from an attributed claim attributed: it is published in
-  graph:inferred/<partition> with the partition's modality and asserters.
+  graph:inferred/<partition> with the partition's modality, asserters and qualifiers (what follows
+  from a negated, hedged or hypothetical claim stays negated, hedged or hypothetical).
 
 HermiT (`sync_reasoner_hermit(infer_property_values=True)`) adds what needs DL reasoning; owlready2
 stores only the facts it cannot already derive itself (it leaves out inverses, symmetric and
@@ -44,6 +46,9 @@ OWL2_DATATYPES = {XSD[t] for t in ("string", "integer", "nonNegativeInteger", "p
                                    "double", "float", "boolean", "dateTime", "dateTimeStamp", "anyURI",
                                    "int", "long", "short", "byte")} | {RDF.langString, RDF.PlainLiteral, None}
 SCHEMA_KINDS = ("class", "object", "data", "annotation")
+QUALIFIERS = (ENT.polarity, ENT.certainty, ENT.timeReference)
+PLAIN_QUALIFIERS = {ENT.Affirmed, ENT.Certain, ENT.Ongoing}      # left out of partition names
+ARTICLE_VOICES = {iris.ARTICLE, iris.ID + "bloomberg-news"}     # the article's voice: no name in partition names
 owlready2.reasoning.JAVA_MEMORY = 1000
 
 
@@ -56,6 +61,7 @@ class Partition:
     name: str                   # graph:inferred/<name>
     modality: URIRef
     asserters: tuple[URIRef, ...]
+    qualifiers: tuple[tuple[URIRef, URIRef], ...] = ()   # (ent:polarity, ent:Negated), …
     claims: list[URIRef] = field(default_factory=list)
     facts: set = field(default_factory=set)
 
@@ -84,23 +90,27 @@ def slug(iri: str) -> str:
 
 
 def partitions(ds: rdflib.Dataset) -> list[Partition]:
-    """Claims grouped by (modality, asserters), each with its claims' facts."""
+    """Claims grouped by (modality, asserters, qualifiers), each with its claims' facts. A partition's
+    name is the modality, the asserters (not the article's newsroom) and the qualifiers that differ from
+    affirmed, certain and ongoing: quoted-afshon-ostovar-negated-probable."""
     meta = ds.graph(URIRef(iris.GRAPH_CLAIMS))
     groups: dict[tuple, Partition] = {}
     for claim in sorted(meta.subjects(RDF.type, ENT.Claim)):
         modality = meta.value(claim, ENT.modality)
         asserters = tuple(sorted(meta.objects(claim, ENT.assertedBy)))
-        key = (modality, asserters)
+        qualifiers = tuple((p, v) for p in QUALIFIERS for v in sorted(meta.objects(claim, p)))
+        key = (modality, asserters, qualifiers)
         if key not in groups:
             mod = MODALITY_SLUGS.get(str(modality).rsplit("#", 1)[-1], slug(str(modality)))
-            who = [slug(str(a)) for a in asserters if str(a) != iris.ARTICLE]
-            name = base = "-".join([mod, *who])
+            who = [slug(str(a)) for a in asserters if str(a) not in ARTICLE_VOICES]
+            how = [slug(str(v)) for _, v in qualifiers if v not in PLAIN_QUALIFIERS]
+            name = base = "-".join([mod, *who, *how])
             taken = {p.name for p in groups.values()}
             n = 1
             while name in taken:  # two keys, one slug (e.g. id:a-b, and id:a with id:b): keep both apart
                 n += 1
                 name = f"{base}-{n}"
-            groups[key] = Partition(name, modality, asserters)
+            groups[key] = Partition(name, modality, asserters, qualifiers)
         part = groups[key]
         part.claims.append(claim)
         part.facts.update(ds.graph(claim))
@@ -287,6 +297,7 @@ def _metadata(part: Partition, now: Literal) -> set:
         (REASONER, RDFS.label, Literal(REASONER_LABEL, lang="en")),
     }
     triples |= {(g, ENT.assertedBy, a) for a in part.asserters}
+    triples |= {(g, p, v) for p, v in part.qualifiers}
     triples |= {(g, PROV.wasDerivedFrom, c) for c in part.claims}
     triples.add((run, PROV.used, URIRef(iris.ONTOLOGY_VERSION)))
     return triples
