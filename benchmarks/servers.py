@@ -19,7 +19,7 @@ import requests
 
 ROOT = Path(__file__).resolve().parent.parent
 PEERS = ROOT / "benchmarks" / ".venv-peers" / "bin"
-ENTENTE = ROOT / ".venv" / "bin" / "entente"
+ENTENTE = ROOT / ".venv" / "bin" / "python"   # `python -m server.cli`, as the tests start it
 
 
 def free_port() -> int:
@@ -117,7 +117,7 @@ def entente(dataset: Path, work: Path, timeout: float, workers: int | None = Non
     """`entente serve` as users run it (its default workers), with the result limit lifted so that
     large answers are compared, not refused."""
     port = free_port()
-    args = [str(ENTENTE), "serve", "--host", "127.0.0.1", "--port", str(port), "--data-dir", str(work / "entente"),
+    args = [str(ENTENTE), "-m", "server.cli", "serve", "--host", "127.0.0.1", "--port", str(port), "--data-dir", str(work / "entente"),
             "--dataset", str(dataset), "--max-results", "10000000"]
     if workers:
         args += ["--workers", str(workers)]

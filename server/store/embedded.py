@@ -716,9 +716,13 @@ def _load(store, root: Path, path: Path) -> bool:
     record = json.loads(record_file.read_text()) if record_file.exists() else {}
     if record.get("sha256") == digest and record.get("complete"):
         return False
-    graphs = sorted({q.graph_name.value for q in ox.parse(path=str(path), format=_rdf_format(path))
-                     if isinstance(q.graph_name, ox.NamedNode)})
-    # Mark the load as started: if it is cut off, the next start redoes it from scratch.
+    # Into an empty store (the first start) the file's graph names are read back from the store after
+    # the load, instead of parsing the file twice (5 s of a 1M-triple load).
+    empty = next(iter(store), None) is None and next(iter(store.named_graphs()), None) is None
+    graphs = [] if empty else sorted({q.graph_name.value for q in ox.parse(path=str(path), format=_rdf_format(path))
+                                      if isinstance(q.graph_name, ox.NamedNode)})
+    # Mark the load as started: if it is cut off, the next start redoes it from scratch (the store is no
+    # longer empty then, so the file's graphs are found by parsing it and removed first).
     _atomic_write(record_file, json.dumps({"sha256": digest, "graphs": sorted(set(graphs) |
                                           set(record.get("graphs", []))), "complete": False}))
     for g in set(record.get("graphs", [])) | set(graphs):
@@ -727,6 +731,8 @@ def _load(store, root: Path, path: Path) -> bool:
     # would give them fresh random ids on every load, and the dumps' SHA-256 would change with each.
     store.bulk_extend(ox.parse(path=str(path), format=_rdf_format(path)))
     store.flush()
+    if empty:
+        graphs = sorted(g.value for g in store.named_graphs() if isinstance(g, ox.NamedNode))
     _atomic_write(record_file, json.dumps({"sha256": digest, "graphs": graphs, "complete": True,
                                            "file": str(path), "loaded": time.time()}))
     return True
