@@ -729,7 +729,11 @@ def _load(store, root: Path, path: Path) -> bool:
         store.remove_graph(ox.NamedNode(g))
     # Parsed with the file's own blank node labels (the build makes them canonical): Store.bulk_load
     # would give them fresh random ids on every load, and the dumps' SHA-256 would change with each.
-    store.bulk_extend(ox.parse(path=str(path), format=_rdf_format(path)))
+    # A file without labelled blank nodes goes by bulk_load, the engine's own path (about twice as fast).
+    if b"_:" in Path(path).read_bytes():
+        store.bulk_extend(ox.parse(path=str(path), format=_rdf_format(path)))
+    else:
+        store.bulk_load(path=str(path), format=_rdf_format(path))
     store.flush()
     if empty:
         graphs = sorted(g.value for g in store.named_graphs() if isinstance(g, ox.NamedNode))
