@@ -184,6 +184,37 @@ def export_annotations(dataset, out, public_url) -> None:
     _write(json.dumps(doc, ensure_ascii=False, indent=1) + "\n", out)
 
 
+@export.command("nanopubs")
+@_dataset_option
+@_out_option
+@click.option("--claim", default=None, help="Only this claim (its IRI or local name, e.g. clerics-finance-hezbollah).")
+@click.option("--key-file", type=click.Path(exists=True, dir_okay=False, path_type=Path), default=None,
+              help="RSA private key (PEM) to sign with [ENTENTE_NANOPUB_KEY_FILE]; unsigned without one.")
+@click.option("--orcid", default=None, help="ORCID of the signer [ENTENTE_NANOPUB_ORCID].")
+def export_nanopubs(dataset, out, claim, key_file, orcid) -> None:
+    """Every claim as a nanopublication (TriG); signed, with trusty URIs, when a key is given."""
+    from datetime import datetime, timezone
+
+    from .exports import nanopubs
+
+    settings, data = _export_data(dataset)
+    settings = settings.replace(nanopub_key_file=key_file or settings.nanopub_key_file,
+                                nanopub_orcid=orcid or settings.nanopub_orcid)
+    created = datetime.fromtimestamp(Path(settings.dataset).stat().st_mtime, timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ")
+    try:
+        signer = nanopubs.signer_from(settings)
+        if claim:
+            found = nanopubs.find(data, claim if ":" in claim else settings.base_iri + "claim/" + claim)
+            if found is None:
+                raise click.ClickException(f"No claim {claim!r} with triples in {settings.dataset}.")
+            text = nanopubs.nanopub(data, found, created, settings.license, signer)
+        else:
+            text = nanopubs.all_nanopubs(data, created, settings.license, signer)
+    except nanopubs.SigningError as e:
+        raise click.ClickException(str(e)) from None
+    _write(text, out)
+
+
 @main.command("settings-table")
 def settings_table() -> None:
     """Print the table of docs/settings.md: every setting with its flag, variable, default and help."""

@@ -60,6 +60,10 @@ class Settings:
     token_file: Path | None = _setting(None, "File of hashed tokens, one 'role sha256-hex' per line.")
     rate_limit: int = _setting(30, "Contributions a token may send per minute (429 beyond).")
     license: str = _setting("https://creativecommons.org/licenses/by/4.0/", "Licence of the published data.")
+    nanopub_key_file: Path | None = _setting(
+        None, "RSA private key (PEM) that signs the nanopublications (trusty URIs); unsigned when unset (docs/exports.md)."
+    )
+    nanopub_orcid: str = _setting("", "ORCID of whoever signs the nanopublications (nanopub-sign requires one with a key).")
     store_url: str = _setting(
         "", "Query endpoint of a SPARQL 1.1 engine to run on instead of the embedded store (docs/remote-store.md)."
     )
@@ -112,7 +116,7 @@ def _convert(f: dataclasses.Field, raw: str):
         return float(raw)
     if isinstance(default, tuple):
         return tuple(part.strip() for part in raw.split(",") if part.strip())
-    if f.name in ("data_dir", "dataset", "token_file"):
+    if f.name in ("data_dir", "dataset", "token_file", "nanopub_key_file"):
         return Path(raw) if raw else None
     return raw
 

@@ -45,3 +45,9 @@ def test_docs_reconciliation_and_annotation_examples(server):
     assert f'"{server.url}/annotations/claim/' in run(container, server)
     out = run(one, server)
     assert '"TextPositionSelector"' in out and '"start": 4661' in out and "U.S. Congressional reports (reported claim)" in out
+
+
+def test_docs_nanopub_example(server):
+    (command,) = curl_commands(ROOT / "docs" / "exports.md", "Accept-Profile")
+    out = run(command, server)
+    assert "prov:wasAttributedTo id:us-congressional-reports" in out and "span:4661-4819 nif:anchorOf" in out

@@ -21,4 +21,6 @@ EXPORTS = (
     Export("/annotations/", "W3C Web Annotations: every evidence span, as a Web Annotation Protocol container",
            'application/ld+json; profile="http://www.w3.org/ns/anno.jsonld"',
            "http://www.w3.org/TR/annotation-protocol/", "service"),
+    Export("/export/nanopubs.trig", "Nanopublications: every claim with its provenance and publication info (TriG)",
+           "application/trig", "http://www.nanopub.org/nschema", "distribution"),
 )

@@ -5,6 +5,9 @@ and shapes the response).
 /annotations/?page=N[&iris=1] one AnnotationPage (descriptions, or IRIs only)
 /annotations/<claim>/<b>-<e>  one annotation
 /ns/anno.jsonld, /ns/ldp.jsonld   the W3C JSON-LD contexts, as packaged (for offline processors)
+/claim/<id>.trig with the nanopub profile   one claim as a nanopublication (Accept-Profile:
+                              <http://www.nanopub.org/nschema>, or ?profile=nanopub); Content-Profile says so
+/export/nanopubs.trig         every claim as a nanopublication
 Read-only: anything but GET, HEAD and OPTIONS gets 405.
 """
 
@@ -12,12 +15,15 @@ from __future__ import annotations
 
 import dataclasses
 import json
+import re
+import threading
+from datetime import datetime, timezone
 
 from flask import Blueprint, Response, request
 
 from .. import formats
-from ..errors import BadRequest, NotFound
-from ..exports import annotations
+from ..errors import BadRequest, NotFound, ServiceUnavailable
+from ..exports import annotations, nanopubs
 from ..exports.dataset import Data
 from ..store import Store, get_store
 from .linked_data import public_root, settings
@@ -86,6 +92,90 @@ def annotation_item(path: str):
         raise NotFound("No such annotation; the container lists them all: /annotations/.", where=request.path)
     doc = annotations.annotation(data, public_root(), settings().license, *found)
     return _annotation_response(doc, "http://www.w3.org/ns/ldp#Resource")
+
+
+# --- nanopublications ---------------------------------------------------------------------------
+
+_CLAIM_TRIG = re.compile(r"^/claim/(.+)\.trig$")
+_nanopub_cache: dict[tuple, str] = {}
+_nanopub_lock = threading.Lock()
+
+
+def _wants_nanopub() -> bool:
+    """W3C Content Negotiation by Profile: Accept-Profile, a profile= parameter on Accept, or ?profile=."""
+    if request.args.get("profile") in ("nanopub", nanopubs.PROFILE):
+        return True
+    if nanopubs.PROFILE in request.headers.get("Accept-Profile", ""):
+        return True
+    return f'profile="{nanopubs.PROFILE}"' in request.headers.get("Accept", "")
+
+
+def _created() -> str:
+    return datetime.fromtimestamp(get_store().last_modified, timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ")
+
+
+def _signer():
+    try:
+        return nanopubs.signer_from(settings())
+    except nanopubs.SigningError as e:
+        raise ServiceUnavailable(str(e)) from None
+
+
+def _trig(body: str) -> Response:
+    response = Response(body, 200, content_type="application/trig; charset=utf-8")
+    response.headers["Content-Profile"] = f"<{nanopubs.PROFILE}>"
+    response.headers["Link"] = f'<{nanopubs.PROFILE}>; rel="profile"'
+    response.vary.add("Accept")
+    response.vary.add("Accept-Profile")
+    return response
+
+
+@bp.before_app_request
+def _claim_as_nanopub():
+    """/claim/<id>.trig asked for with the nanopub profile: answered here, before the linked-data route."""
+    m = _CLAIM_TRIG.match(request.path)
+    if m is None or request.method not in ("GET", "HEAD") or not _wants_nanopub():
+        return None
+    data = _data()
+    claim = nanopubs.find(data, settings().base_iri + "claim/" + m.group(1))
+    if claim is None:
+        raise NotFound(f"No claim <{settings().base_iri}claim/{m.group(1)}> to give as a nanopublication.",
+                       where=request.path)
+    try:
+        body = nanopubs.nanopub(data, claim, _created(), settings().license, _signer())
+    except nanopubs.SigningError as e:
+        raise ServiceUnavailable(str(e)) from None
+    return _trig(body)
+
+
+@bp.after_app_request
+def _claim_profiles(response: Response) -> Response:
+    """A claim's TriG document says that it also comes as a nanopublication (and varies by profile)."""
+    if _CLAIM_TRIG.match(request.path) and "Content-Profile" not in response.headers and response.status_code == 200:
+        response.vary.add("Accept-Profile")
+        response.headers["Link"] = ", ".join(filter(None, (response.headers.get("Link"),
+                                             f'<{request.base_url}?profile=nanopub>; rel="alternate"; '
+                                             f'type="application/trig"; profile="{nanopubs.PROFILE}"')))
+    return response
+
+
+@bp.route("/export/nanopubs.trig")
+def all_nanopubs():
+    store, signer = get_store(), _signer()
+    key = (store.version, settings().license, signer)
+    with _nanopub_lock:
+        body = _nanopub_cache.get(key)
+    if body is None:
+        try:
+            body = nanopubs.all_nanopubs(_data(), _created(), settings().license, signer)
+        except nanopubs.SigningError as e:
+            raise ServiceUnavailable(str(e)) from None
+        with _nanopub_lock:
+            _nanopub_cache.clear()
+            _nanopub_cache[key] = body
+    response = _trig(body)
+    response.headers["Content-Disposition"] = 'attachment; filename="entente-nanopubs.trig"'
+    return response
 
 
 @bp.route("/ns/<any(anno, ldp):name>.jsonld")
