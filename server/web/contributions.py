@@ -14,7 +14,8 @@ import time
 
 from flask import Blueprint, Response, current_app, render_template_string, request
 
-from . import auth, negotiation
+from . import auth, negotiation, urls
+from .urls import public_root, settings
 
 from .. import formats
 
@@ -36,19 +37,11 @@ PAGE_SIZE, MAX_PAGE_SIZE = 50, 500
 MAX_REASON = 2000
 
 
-def _settings():
-    return current_app.config["ENTENTE"]
-
-
 def _inbox() -> submissions.Inbox:
     ext = current_app.extensions
     if "entente.inbox" not in ext:
-        ext["entente.inbox"] = submissions.Inbox(_settings().data_dir)
+        ext["entente.inbox"] = submissions.Inbox(settings().data_dir)
     return ext["entente.inbox"]
-
-
-def _public_url() -> str:
-    return _settings().public_url or request.host_url.rstrip("/")
 
 
 def _refused(error: EntenteError) -> EntenteError:
@@ -70,7 +63,7 @@ def _request_format() -> Format:
 
 def _read_body() -> bytes:
     """The body, refused with 413 as soon as it passes the limit (Content-Length first, then while reading)."""
-    limit = _settings().max_body_bytes
+    limit = settings().max_body_bytes
     too_large = PayloadTooLarge(f"The body is larger than {limit} bytes, the limit of this server "
                                 "(ENTENTE_MAX_BODY_BYTES).", where={"limit": limit})
     if request.content_length is not None and request.content_length > limit:
@@ -99,7 +92,7 @@ def _parse_request(cid: str):
     body = _read_body()
     if not body.strip():
         raise BadRequest("The body is empty: send the contribution as RDF.")
-    return fmt, body, submissions.parse(body, fmt, cid, max_triples=_settings().max_contribution_triples)
+    return fmt, body, submissions.parse(body, fmt, cid, max_triples=settings().max_contribution_triples)
 
 
 # --- validation -----------------------------------------------------------------------------------
@@ -107,7 +100,7 @@ def _parse_request(cid: str):
 def _validate(ds):
     """SHACL in a child process under ENTENTE_VALIDATION_TIMEOUT: 503 past it, nothing stored."""
     started = time.perf_counter()
-    timeout = _settings().validation_timeout
+    timeout = settings().validation_timeout
     try:
         report = submissions.validate(ds, timeout=timeout)
     except validation.TimedOut:
@@ -164,10 +157,10 @@ def create():
         cid, contributor=identity.name, role=identity.role, sha256=digest, media_type=fmt.media_type,
         shapes=provenance.shapes_version(), graphs=graphs, triples=submissions.triple_count(ds)))
     log.info("contribution %s stored (%d bytes, %s, by %s)", cid, len(body), fmt.media_type, identity.name)
-    location = iris.to_public(submissions.contribution_iri(cid), _public_url())
+    location = urls.to_public(submissions.contribution_iri(cid), iris.BASE)
     body_json = {"id": cid, "iri": submissions.contribution_iri(cid), "url": location, "state": "pending",
                  "sha256": digest, "graphs": graphs, "report": report.to_json(),
-                 "review": f"{_public_url()}/contributions/{cid}"}
+                 "review": f"{public_root()}/contributions/{cid}"}
     return Response(json.dumps(body_json, indent=2), 201, content_type="application/json",
                     headers={"Location": location})
 
@@ -198,7 +191,7 @@ def index():
     store = get_store()
     ids, total = provenance.list_ids(store, state, limit, offset)
     records = [r for r in (provenance.read(store, cid) for cid in ids) if r is not None]
-    public = _public_url()
+    public = public_root()
     page = {"total": total, "offset": offset, "limit": limit, "state": state,
             "items": [dict(r.to_json(public), review=f"{public}/contributions/{r.id}") for r in records]}
     if offset + limit < total:
@@ -211,7 +204,7 @@ def index():
 
 def _page_url(state, limit, offset) -> str:
     query = f"limit={limit}&offset={offset}" + (f"&state={state}" if state else "")
-    return f"{_public_url()}/contributions?{query}"
+    return f"{public_root()}/contributions?{query}"
 
 
 def _int_arg(name: str, default: int, low: int, high: int) -> int:
@@ -234,10 +227,10 @@ def show(cid: str):
     record = _record_or_404(cid)
     body = _data(record)
     if fmt is JSON:
-        return Response(json.dumps(dict(record.to_json(_public_url()), data=body.decode("utf-8")), indent=2),
+        return Response(json.dumps(dict(record.to_json(public_root()), data=body.decode("utf-8")), indent=2),
                         content_type="application/json")
     if fmt is formats.HTML:
-        return _html(RECORD_PAGE, f"Contribution {cid}", record.iri, r=record.to_json(_public_url()),
+        return _html(RECORD_PAGE, f"Contribution {cid}", record.iri, r=record.to_json(public_root()),
                      data=body.decode("utf-8"))
     data_fmt = formats.by_media_type(record.media_type, formats.RDF)
     quads = provenance.record_graph(get_store(), cid) + \
@@ -295,7 +288,7 @@ def _review(cid: str, state: str):
     except EntenteError as e:
         raise _refused(e)
     log.info("contribution %s %s by %s", cid, state, identity.name)
-    return Response(json.dumps(record.to_json(_public_url()), indent=2), content_type="application/json")
+    return Response(json.dumps(record.to_json(public_root()), indent=2), content_type="application/json")
 
 
 @bp.post("/contributions/<cid>/accept")
@@ -314,8 +307,8 @@ def _html(template: str, title: str, iri: str, **context) -> Response:
     """A page in the site's layout (templates/base.html); Jinja escapes every value."""
     from . import pages
 
-    settings = _settings()
-    html = render_template_string(template, title=title, base=pages.public_base(settings), license=settings.license,
+    config = settings()
+    html = render_template_string(template, title=title, base=urls.public_base(), license=config.license,
                                   jsonld=pages.script_json({"@id": iri}), **context)
     return Response(html, content_type="text/html; charset=utf-8")
 

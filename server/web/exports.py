@@ -26,7 +26,7 @@ from ..errors import BadRequest, NotFound, ServiceUnavailable
 from ..exports import annotations, nanopubs
 from ..exports.dataset import Data
 from ..store import Store, get_store
-from .linked_data import public_root, settings
+from .urls import public_root, settings
 from .negotiation import negotiate
 
 bp = Blueprint("exports", __name__)

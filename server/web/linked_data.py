@@ -16,7 +16,7 @@ from __future__ import annotations
 
 from urllib.parse import quote, urlencode
 
-from flask import Blueprint, Response, current_app, request
+from flask import Blueprint, Response, request
 
 from ..graph import describe, dumps, iris, void
 
@@ -24,6 +24,7 @@ from .. import formats
 from ..errors import NotFound
 from ..exports.catalog import EXPORTS
 from .negotiation import negotiate
+from .urls import data_iri, public_root, settings
 from ..store import get_store
 
 bp = Blueprint("linked_data", __name__)
@@ -31,21 +32,6 @@ bp = Blueprint("linked_data", __name__)
 DOCUMENT_FORMATS = (formats.HTML,) + formats.RDF   # what a thing's document comes as, HTML first
 VOID_FORMATS = formats.RDF                          # the VoID description has no HTML page
 MINTED = ("id", "claim", "span", "sentence", "graph", "contribution")   # the IRI prefixes under the base (iris.py)
-
-
-def settings():
-    return current_app.config["ENTENTE"]
-
-
-def public_root() -> str:
-    """The URL this server is reached at (no trailing slash): the public_url setting or the request's."""
-    return (settings().public_url or request.url_root).rstrip("/")
-
-
-def data_iri(path: str) -> str:
-    """The data IRI a server path (without leading slash) names."""
-    root = public_root()
-    return iris.from_public(root + "/" + path, root, settings().base_iri)
 
 
 @bp.after_request

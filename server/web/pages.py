@@ -14,7 +14,7 @@ import re
 from dataclasses import dataclass, field
 from urllib.parse import urlencode, urlsplit
 
-from flask import Blueprint, Response, current_app, redirect, render_template, request
+from flask import Blueprint, Response, redirect, render_template, request
 from markupsafe import Markup
 
 from .. import formats
@@ -22,6 +22,7 @@ from .. import formats
 from ..graph import dumps as dump_files, iris, page_data
 
 from . import auth, picture
+from .urls import public_base, settings
 from ..errors import BadRequest
 from ..exports.catalog import EXPORTS
 
@@ -39,16 +40,6 @@ KNOWN_LABELS = {RDF_TYPE: "type", RDFS_LABEL: "label", page_data.RDFS + "comment
 
 
 # --- links ---------------------------------------------------------------------------------------------
-
-def public_base(settings) -> str:
-    """This server's base URL: settings.public_url, else the URL the request came in on."""
-    if settings.public_url:
-        return settings.public_url.rstrip("/") + "/"
-    try:
-        return request.url_root
-    except RuntimeError:     # outside a request
-        return "/"
-
 
 def href(iri: str | None, base: str) -> str | None:
     """Where a browser should go for `iri`: our IRIs → their HTML page here; Wikidata → its page;
@@ -197,13 +188,9 @@ def modality_text(modality: str | None, asserter_label: str | None, fallback: st
     return fallback or "asserted"
 
 
-def _settings():
-    return current_app.config["ENTENTE"]
-
-
 def _page(template: str, **context) -> str:
-    settings = context.pop("settings", None) or _settings()
-    return render_template(template, license=settings.license, **context)
+    config = context.pop("settings", None) or settings()
+    return render_template(template, license=config.license, **context)
 
 
 # --- resource pages ----------------------------------------------------------------------------------------
@@ -309,7 +296,7 @@ def fill_labels(store, description) -> None:
 
 
 def render_resource(store, settings, description) -> str:
-    base = public_base(settings)
+    base = public_base()
     iri = description.iri
     fill_labels(store, description)
     pictured = iri.startswith(iris.ID) and bool(page_data.relations(store, iri))
@@ -479,7 +466,7 @@ def _site_relative(page_link: Link, base: str) -> Link:
 
 
 def render_article(store, settings, description) -> str:
-    base = public_base(settings)
+    base = public_base()
     data = page_data.article(store, description.iri)
     if data is None or not data.text:
         return render_resource(store, settings, description)
@@ -522,7 +509,7 @@ def render_article(store, settings, description) -> str:
 # --- the ontology page ------------------------------------------------------------------------------------
 
 def render_ontology(store, settings, description) -> str:
-    base = public_base(settings)
+    base = public_base()
     data = page_data.ontology(store)
     lab = data.labels
 
@@ -563,7 +550,7 @@ def render_html(store, settings, description) -> str:
 
 def render_query_page(settings) -> str:
     """The query page: YASGUI (served from /static/vendor) with the competency questions as examples."""
-    base = public_base(settings)
+    base = public_base()
     examples = page_data.examples()
     chosen = request.args.get("example") if request else None
     chosen = chosen if any(e.name == chosen for e in examples) else None
@@ -590,13 +577,13 @@ def home():
     from ..store import get_store
 
     store = get_store()
-    settings = _settings()
-    base = public_base(settings)
+    config = settings()
+    base = public_base()
     counts = page_data.counts(store)
     dataset = {"@id": iris.DATASET, "@type": ["http://rdfs.org/ns/void#Dataset"],
                "http://rdfs.org/ns/void#triples": [{"@value": counts["triples"]}],
                "http://rdfs.org/ns/void#sparqlEndpoint": [{"@id": base + "sparql"}],
-               "http://purl.org/dc/terms/license": [{"@id": settings.license}]}
+               "http://purl.org/dc/terms/license": [{"@id": config.license}]}
     dumps: dict[str, list] = {}      # what a dump holds → its files, in the table's order
     for d in dump_files.DUMPS:
         dumps.setdefault(d.description, []).append((d.name, f"{base}dumps/{d.name}"))
@@ -629,15 +616,14 @@ def search():
 
 @bp.get("/article")
 def article():
-    return redirect(href(iris.ARTICLE, public_base(_settings())), code=303)
+    return redirect(href(iris.ARTICLE, public_base()), code=303)
 
 
 @bp.get("/picture.svg")
 def picture_svg():
     from ..store import get_store
 
-    settings = _settings()
-    base = public_base(settings)
+    base = public_base()
     about = request.args.get("about")
     if about is not None:
         about = iris.from_public(about, base.rstrip("/"))

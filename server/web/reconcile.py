@@ -23,7 +23,8 @@ from ..exports import reconcile
 from ..exports.dataset import Data
 from ..graph import iris
 from ..store import get_store
-from .linked_data import public_root, see_other, settings
+from .linked_data import see_other
+from .urls import public_root, settings, to_public
 
 bp = Blueprint("reconcile", __name__)
 
@@ -97,7 +98,7 @@ def suggest(kind: str):
 @bp.route("/reconcile/preview")
 def preview():
     iri = _id_arg()
-    html = reconcile.preview_html(_data(), iri, iris.to_public(iri, public_root(), settings().base_iri))
+    html = reconcile.preview_html(_data(), iri, to_public(iri))
     if html is None:
         raise NotFound(f"No entity <{iri}> to preview.", where="id")
     response = Response(html, 200, content_type="text/html; charset=utf-8")
@@ -111,7 +112,7 @@ def view():
     iri = _id_arg()
     if iri not in _data().entities:
         raise NotFound(f"No entity <{iri}>.", where="id")
-    return see_other(iris.to_public(iri, public_root(), settings().base_iri))
+    return see_other(to_public(iri))
 
 
 @bp.route("/reconcile/propose_properties")

@@ -20,6 +20,7 @@ from .. import formats
 from ..graph import iris
 from ..errors import BadRequest, NotAcceptable, NotFound, UnsupportedMediaType
 from .negotiation import negotiate
+from .urls import settings
 from ..store import get_store, parse_rdf
 from ..store.answers import cacheable
 
@@ -35,10 +36,6 @@ RDF_TYPE = "http://www.w3.org/1999/02/22-rdf-syntax-ns#type"
 RDFS_COMMENT = "http://www.w3.org/2000/01/rdf-schema#comment"
 VOID_TRIPLES = "http://rdfs.org/ns/void#triples"
 XSD_INTEGER = "http://www.w3.org/2001/XMLSchema#integer"
-
-
-def _settings():
-    return current_app.config["ENTENTE"]
 
 
 # --- /health -------------------------------------------------------------------------------------
@@ -227,7 +224,7 @@ def _query_page() -> str:
 
     render = getattr(pages, "render_query_page", None)
     if render is not None:
-        return render(_settings())
+        return render(settings())
     return ("<!doctype html><html lang=en><meta charset=utf-8><title>Entente SPARQL endpoint</title>"
             "<h1>Entente SPARQL endpoint</h1><form method=get action=''><textarea name=query rows=8 cols=80>"
             "SELECT * WHERE { ?s ?p ?o } LIMIT 10</textarea><br><button>Run query</button></form>"
@@ -235,8 +232,8 @@ def _query_page() -> str:
 
 
 def service_description(endpoint_url: str) -> list:
-    """The SD triples: what this endpoint really does, built from formats.py and the settings."""
-    settings = _settings()
+    """The SD triples: what this endpoint really does, built from formats.py and the config."""
+    config = settings()
     store = get_store()
     n = ox.NamedNode
     sd = lambda local: n(SD + local)  # noqa: E731
@@ -251,16 +248,16 @@ def service_description(endpoint_url: str) -> list:
         triples.append(ox.Triple(service, sd("resultFormat"), n(fmt.w3c_iri)))
     for fmt in formats.GRAPHS:
         triples.append(ox.Triple(service, sd("inputFormat"), n(fmt.w3c_iri)))
-    if settings.union_default_graph:
+    if config.union_default_graph:
         triples.append(ox.Triple(service, sd("feature"), sd("UnionDefaultGraph")))
-    if settings.service_allowlist:
+    if config.service_allowlist:
         triples.append(ox.Triple(service, sd("feature"), sd("BasicFederatedQuery")))
     triples.append(ox.Triple(service, n(RDFS_COMMENT), ox.Literal(
         f"Entente's SPARQL 1.1 endpoint. Default graph: "
-        f"{'the union of all named graphs (add union-default-graph=false for the store default graph)' if settings.union_default_graph else 'the store default graph (add union-default-graph=true for the union of all graphs)'}. "
-        f"Each query or update may run {settings.query_timeout:g} s (then 503); answers over "
-        f"{settings.max_results} rows or triples are refused with 413, never cut; SERVICE may call only "
-        f"{', '.join(settings.service_allowlist) or 'no endpoint'} ({settings.service_timeout:g} s); "
+        f"{'the union of all named graphs (add union-default-graph=false for the store default graph)' if config.union_default_graph else 'the store default graph (add union-default-graph=true for the union of all graphs)'}. "
+        f"Each query or update may run {config.query_timeout:g} s (then 503); answers over "
+        f"{config.max_results} rows or triples are refused with 413, never cut; SERVICE may call only "
+        f"{', '.join(config.service_allowlist) or 'no endpoint'} ({config.service_timeout:g} s); "
         f"updates and the Graph Store Protocol need a maintainer token.", language="en")))
     dataset, default_graph = ox.BlankNode(), ox.BlankNode()
     triples += [ox.Triple(service, sd("defaultDataset"), dataset),
