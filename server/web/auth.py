@@ -180,9 +180,11 @@ def rate_limit_path(settings: Settings) -> Path:
 def _app_state():
     from flask import current_app
 
+    from .urls import settings as app_settings
+
     ext = current_app.extensions
     if "entente.tokens" not in ext:
-        settings = current_app.config["ENTENTE"]
+        settings = app_settings()
         ext["entente.tokens"] = Tokens.from_settings(settings)
         ext["entente.ratelimiter"] = RateLimiter(rate_limit_path(settings), settings.rate_limit)
     return ext["entente.tokens"], ext["entente.ratelimiter"]

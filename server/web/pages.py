@@ -602,8 +602,7 @@ def search():
     """Entities by any of their names: the canonical one, the article's forms, abbreviations."""
     from ..store import get_store
 
-    settings = _settings()
-    base = public_base(settings)
+    base = public_base()
     text = (request.args.get("q") or "").strip()
     if len(text) > SEARCH_MAX:
         raise BadRequest(f"'q' is {len(text)} characters long; search for a name of at most {SEARCH_MAX}.",
