@@ -20,6 +20,7 @@ DATA = _folder("data", "data")
 ONTOLOGY = _folder("ontology", "ontology")
 SHAPES = _folder("shapes", "shapes")
 COMPETENCY = _folder("competency", "docs/competency")
+DOCS = _folder("docs", "docs")
 
 
 def sources() -> list[Path]:

@@ -71,12 +71,13 @@ def routes():
     return sorted((rule, sorted(m)) for rule, m in methods.items())
 
 
-SAMPLES = {"filename": "entente.css", "name": "entente.ttl", "_rest": "x", "rest": "iran", "kind": "id", "ext": "ttl", "cid": "nope"}
+SAMPLES = {"filename": "entente.css", "name": "entente.ttl", "_rest": "x", "rest": "iran", "kind": "id", "ext": "ttl", "cid": "nope",
+           "path": "x"}
 ROUTES = routes()
 
 
 def concrete(rule: str) -> str:
-    rule = re.sub(r"<any\([^)]*\):kind>", "id", rule)
+    rule = re.sub(r"<any\(([^,)]*)[^)]*\):\w+>", lambda m: m.group(1).strip(), rule)   # the first choice
     return re.sub(r"<(?:[a-z]+:)?(\w+)>", lambda m: SAMPLES[m.group(1)], rule)
 
 

@@ -54,3 +54,15 @@ def test_a_server_with_a_contributor_token_says_which_writes_it_takes(app_client
 def test_the_home_page_title_is_not_doubled(app_client):
     html = app_client().get("/", headers={"Accept": "text/html"}).get_data(as_text=True)
     assert "<title>Entente</title>" in html and "Entente · Entente" not in html
+
+
+def test_contribution_pages_link_to_the_docs_which_the_server_serves(app_client):
+    client = app_client()
+    page = client.get("/contributions", headers={"Accept": "text/html"}).get_data(as_text=True)
+    assert 'docs/contributions.md">docs/contributions.md</a>' in page
+    doc = client.get("/docs/contributions.md")
+    assert doc.status_code == 200 and doc.mimetype == "text/markdown"
+    assert doc.get_data(as_text=True).startswith("#")
+    assert "contributions.md" in client.get("/docs/").get_data(as_text=True)
+    for bad in ("../pyproject.toml", "..%2Fpyproject.toml", "settings.py", "competency", "nope.md", ".hidden.md"):
+        assert client.get("/docs/" + bad).status_code == 404, bad

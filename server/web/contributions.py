@@ -317,7 +317,7 @@ LIST_PAGE = """{% extends "base.html" %}{% block main %}
 <h1>Contributions</h1>
 <p>{{ page.total }} contribution(s){% if page.state %} in state <b>{{ page.state }}</b>{% endif %}.
 Show: <a href="?">all</a>{% for s in states %} · <a href="?state={{ s }}">{{ s }}</a>{% endfor %}.
-How to contribute: <code>docs/contributions.md</code>.</p>
+How to contribute: <a href="{{ base }}docs/contributions.md">docs/contributions.md</a>.</p>
 <table class="contributions">
 <tr><th>id</th><th>state</th><th>contributor</th><th>sent</th><th>triples</th><th>reason</th></tr>
 {% for r in page["items"] %}

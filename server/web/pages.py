@@ -23,7 +23,7 @@ from ..graph import dumps as dump_files, iris, page_data
 
 from . import auth, picture
 from .urls import public_base, settings
-from ..errors import BadRequest
+from ..errors import BadRequest, NotFound
 from ..exports.catalog import EXPORTS
 
 bp = Blueprint("pages", __name__)
@@ -611,6 +611,28 @@ def search():
     results = [(link(m.iri, base, m.label), [n for n in m.names if n != m.label], m.exact) for m in matches]
     return _page("search.html", title=f"Search: {text}" if text else "Search", base=base, q=text,
                  results=results, jsonld=script_json([]))
+
+
+@bp.get("/docs/<name>")
+def docs(name: str):
+    """The project's documentation (docs/*.md), as Markdown text, so pages can link to it."""
+    import re
+
+    from .. import resources
+
+    path = resources.DOCS / name
+    if not re.fullmatch(r"[a-z0-9][a-z0-9-]*\.md", name) or not path.is_file():
+        raise NotFound(f"No document {name!r}; the documents are listed at {public_base(settings())}docs/")
+    return Response(path.read_bytes(), content_type="text/markdown; charset=utf-8")
+
+
+@bp.get("/docs/")
+def docs_index():
+    from .. import resources
+
+    names = sorted(p.name for p in resources.DOCS.glob("*.md"))
+    base = public_base(settings())
+    return Response("".join(f"{base}docs/{n}\n" for n in names), content_type="text/plain; charset=utf-8")
 
 
 @bp.get("/article")
