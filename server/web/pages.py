@@ -622,7 +622,7 @@ def docs(name: str):
 
     path = resources.DOCS / name
     if not re.fullmatch(r"[a-z0-9][a-z0-9-]*\.md", name) or not path.is_file():
-        raise NotFound(f"No document {name!r}; the documents are listed at {public_base(settings())}docs/")
+        raise NotFound(f"No document {name!r}; the documents are listed at {public_base()}docs/")
     return Response(path.read_bytes(), content_type="text/markdown; charset=utf-8")
 
 
@@ -631,7 +631,7 @@ def docs_index():
     from .. import resources
 
     names = sorted(p.name for p in resources.DOCS.glob("*.md"))
-    base = public_base(settings())
+    base = public_base()
     return Response("".join(f"{base}docs/{n}\n" for n in names), content_type="text/plain; charset=utf-8")
 
 
