@@ -52,14 +52,21 @@ def backend(request) -> str:
     return getattr(request, "param", "embedded")
 
 
+_virtuoso_template: list = []
+
+
 def start_virtuoso(directory: Path):
-    """A scratch Virtuoso open source (scripts/virtuoso.py) with its database in `directory`."""
+    """A scratch Virtuoso open source (scripts/virtuoso.py) with its database in `directory`, copied from a
+    template database made once per test session (a fresh one takes seconds to create)."""
     import importlib.util
+    import tempfile
 
     spec = importlib.util.spec_from_file_location("entente_virtuoso", ROOT / "scripts" / "virtuoso.py")
     module = importlib.util.module_from_spec(spec)
     spec.loader.exec_module(module)
-    return module.Virtuoso(directory).start()
+    if not _virtuoso_template:
+        _virtuoso_template.append(module.make_template(Path(tempfile.mkdtemp(prefix="entente-virtuoso-"))))
+    return module.Virtuoso(directory, template=_virtuoso_template[0]).start()
 
 
 class LiveServer:

@@ -22,6 +22,7 @@ from server import formats
 from server.graph import iris
 
 pytestmark = pytest.mark.filterwarnings("ignore::DeprecationWarning")   # rdflib's own ConjunctiveGraph notices
+BOTH = pytest.mark.backends("embedded", "virtuoso")     # run on the embedded store and on Virtuoso (conftest.py)
 
 SAMPLE = Path(__file__).parent / "data" / "linked-data-sample.trig"
 VOID = rdflib.Namespace(iris.PREFIXES["void"])
@@ -40,8 +41,8 @@ FIGURES = ("triples", "entities", "classes", "properties", "distinctSubjects", "
 
 
 @pytest.fixture(scope="module")
-def sample_server(tmp_path_factory):
-    live = LiveServer(tmp_path_factory.mktemp("void") / "store", SAMPLE).start()
+def sample_server(tmp_path_factory, backend):
+    live = LiveServer(tmp_path_factory.mktemp("void") / "store", SAMPLE, backend=backend).start()
     yield live
     live.stop()
 
@@ -284,6 +285,7 @@ def test_well_known_void_follows_the_303_recipe(sample_server):
                         timeout=30).status_code == 406
 
 
+@BOTH
 def test_void_parses_to_the_same_triples_in_every_format(sample_server):
     reference = fetch_void(sample_server.url)
     for fmt in formats.RDF:
@@ -301,6 +303,7 @@ def test_void_parses_to_the_same_triples_in_every_format(sample_server):
     assert requests.get(sample_server.url + "/void.csv", timeout=30).status_code == 404
 
 
+@BOTH
 def test_void_statistics_equal_independent_counts(sample_server):
     ds = load(SAMPLE)
     totals = check_statistics(fetch_void(sample_server.url), ds)
@@ -311,6 +314,7 @@ def test_void_statistics_equal_independent_counts(sample_server):
     assert health["triples"] == totals["triples"]  # one figure for the size of the dataset, everywhere
 
 
+@BOTH
 def test_void_describes_linkset_licence_endpoint_and_uri_space(sample_server):
     void = fetch_void(sample_server.url)
     url = sample_server.url
@@ -343,6 +347,7 @@ def check_linkset(void: rdflib.Graph, ds: rdflib.Dataset) -> int:
     return len(links)
 
 
+@BOTH
 def test_dumps_parse_and_match_their_advertised_size_and_checksum(sample_server):
     sizes = check_dumps(sample_server.url, fetch_void(sample_server.url), load(SAMPLE))
     assert set(sizes) == set(DUMPS)
@@ -373,6 +378,7 @@ def test_real_void_and_dumps(server, built_dataset):
           f"{len(list(void.objects(DATASET, VOID.subset)))} graphs, dumps {sizes}")
 
 
+@BOTH
 def test_a_write_is_seen_at_once_in_void_dumps_and_documents(make_server):
     """Statistics and dumps are cached per store version: a write makes new ones."""
     live = make_server(dataset=SAMPLE)

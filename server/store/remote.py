@@ -55,10 +55,10 @@ _XML = ox.QueryResultsFormat.XML
 # than JSON (measured: 2,000 rows in ~90 ms as XML, ~570 ms as JSON).
 _RESULTS_XML = "application/sparql-results+xml"
 _NTRIPLES = "application/n-triples"
-_ACCEPT_ANY = f"{_RESULTS_XML}, {_NTRIPLES};q=0.9, text/turtle;q=0.8"
 _XML_BNODE = re.compile(rb"<(bnode|uri)>nodeID://([^<]*)</(?:bnode|uri)>")
 _META = "urn:x-entente:store#"        # the properties of the meta graph
 _VIRTUOSO_BNODE = "nodeID://"
+_NO_GRAPH = "urn:x-entente:no-graph"    # named in a dataset that must be empty; never written
 # Virtuoso's pragmas and SQL-function namespaces: a DEFINE can make it fetch URLs (get:soft, input:grab-*),
 # bif: and sql: call server functions. Neither is SPARQL 1.1, so refusing them refuses no valid query.
 _ENGINE_FUNCTION = re.compile(r"(?<![\w\-/.#:%])(bif|sql):", re.IGNORECASE)
@@ -175,14 +175,17 @@ class RemoteStore:
                         own: bool = False) -> list[tuple[str, str]]:
         """The protocol dataset of a query: the caller's, or Entente's graphs (see the module docstring)."""
         if default_graphs or named_graphs:
-            return ([("default-graph-uri", self._engine_graph(g)) for g in default_graphs or ()] +
-                    [("named-graph-uri", self._engine_graph(g)) for g in named_graphs or ()])
-        if not own and has_dataset_clause(q):
+            defaults = [self._engine_graph(g) for g in default_graphs or ()]
+            named = [self._engine_graph(g) for g in named_graphs or ()]
+        elif not own and has_dataset_clause(q):
             return []
-        union = self.settings.union_default_graph if union_default_graph is None else union_default_graph
-        graphs = self.graph_names()
-        defaults = [self.default_graph] + (graphs if union else [])
-        return [("default-graph-uri", g) for g in defaults] + [("named-graph-uri", g) for g in graphs]
+        else:
+            union = self.settings.union_default_graph if union_default_graph is None else union_default_graph
+            named = self.graph_names()
+            defaults = [self.default_graph] + (named if union else [])
+        # An empty list would mean "no restriction" to the engine: name a graph that never exists instead.
+        return ([("default-graph-uri", g) for g in defaults or [_NO_GRAPH]] +
+                [("named-graph-uri", g) for g in named or [_NO_GRAPH]])
 
     def _engine_graph(self, name: str) -> str:
         return self.default_graph if name == "" else name
@@ -190,7 +193,7 @@ class RemoteStore:
     def _run_query(self, q: str, accept: str, timeout: float, params: list, base_iri: str | None,
                    what: str = "query") -> requests.Response:
         self._detect_engine()
-        text = f"BASE <{base_iri}> {q}" if base_iri else q
+        text = _with_base(q, base_iri)
         data = [("query", text)] + params + list(self._timeout_params(timeout).items())
         return self._post(self.query_url, data, {"Accept": accept}, timeout, what)
 
@@ -376,7 +379,10 @@ class RemoteStore:
         if "service" in q.lower():
             timeout = min(timeout, self.settings.service_timeout)
         base = ds.pop("base_iri", None)
-        r = self._run_query(q, _ACCEPT_ANY, timeout, self._dataset_params(q, **ds), base)
+        # One media type, by the query's form: Virtuoso answers a list of them with 406 for CONSTRUCT.
+        form = next((w for w, _ in top_level_keywords(q) if w in ("SELECT", "ASK", "CONSTRUCT", "DESCRIBE")), "SELECT")
+        accept = _NTRIPLES if form in ("CONSTRUCT", "DESCRIBE") else _RESULTS_XML
+        r = self._run_query(q, accept, timeout, self._dataset_params(q, **ds), base)
         limit = self.settings.max_results
         media = r.headers.get("Content-Type", "").split(";")[0].strip().lower()
         if media in (_RESULTS_XML, "application/xml", "text/xml"):
@@ -408,16 +414,33 @@ class RemoteStore:
         check_nesting(u)
         check_update(u, self.settings.service_allowlist)
         check_engine_extensions(u)
-        for word, offset in top_level_keywords(u):
-            if word in ("ALL", "NAMED"):
-                raise BadRequest(f"{word} is refused on a remote store: the engine holds graphs that are not "
-                                 f"Entente's. Name the graphs (DROP GRAPH <g>, CLEAR GRAPH <g>) or use "
-                                 f"DELETE on the Graph Store Protocol (/store?graph=…).", where={"offset": offset})
-        text = f"BASE <{base_iri}> {u}" if base_iri else u
+        text = _with_base(self._name_graphs(u), base_iri)
         # The update's default graph is Entente's (the stand-in graph), its named graphs Entente's graphs.
         dataset = [("default-graph-uri", self.default_graph)] + [("named-graph-uri", g) for g in self.graph_names()]
         self._update_engine(text, timeout=self.settings.query_timeout, params=dataset)
         self._update_engine(self._bump())
+
+    def _name_graphs(self, u: str) -> str:
+        """The update with DEFAULT, ALL and NAMED written as Entente's graphs: on the engine they would also
+        reach graphs that are not Entente's (Virtuoso's own: DROP ALL would break it)."""
+        words = top_level_keywords(u)
+        out, last = [], 0
+        for i, (word, offset) in enumerate(words):
+            if word == "DEFAULT":
+                out += [u[last:offset], f"GRAPH <{self.default_graph}>"]
+                last = offset + len(word)
+            elif word in ("ALL", "NAMED"):
+                j = i - 1 if i and words[i - 1][0] != "SILENT" else i - 2
+                if j < 0 or words[j][0] not in ("DROP", "CLEAR"):
+                    continue                                   # not a graph reference: the engine reports it
+                verb, start = words[j]
+                graphs = ([self.default_graph] if word == "ALL" else []) + self.graph_names()
+                ops = " ;\n".join(f"{verb} SILENT GRAPH <{g}>" for g in graphs) or "CLEAR SILENT GRAPH <" + \
+                    _NO_GRAPH + ">"
+                out += [u[last:start], ops]
+                last = offset + len(word)
+        out.append(u[last:])
+        return "".join(out)
 
     def write(self, quads_to_add, graphs_to_drop=(), graphs_to_create=()) -> None:
         """Drop graphs, create (empty) graphs and add quads in one update request."""
@@ -519,9 +542,21 @@ def check_engine_extensions(text: str) -> None:
                          f"functions, which are not SPARQL 1.1.", where={"offset": m.start()})
 
 
+def _with_base(text: str, base_iri: str | None) -> str:
+    """The text with the protocol's base IRI as a BASE declaration, unless it declares its own (Virtuoso
+    refuses a second BASE). On one line with the text, so that line numbers in errors stay right."""
+    if not base_iri or any(word == "BASE" for word, _ in top_level_keywords(text)):
+        return text
+    return f"BASE {ox.NamedNode(base_iri)} {text}"
+
+
+_QUERY_FAULT = re.compile(r"^Virtuoso (37000|22\w\w\w|42\w\w\w|S0002|S0022) Error")
+
+
 def _looks_like_query_error(text: str) -> bool:
-    """Virtuoso answers some query errors (unknown function, bad cast in a constant) with a 500."""
-    return "SPARQL compiler" in text or "SP0" in text[:200] or "37000" in text[:200]
+    """Virtuoso answers errors of the query itself with a 500: syntax (37000), data exceptions such as a
+    division by zero or a wrong argument type (22xxx), unknown functions or names (42xxx, S0002, S0022)."""
+    return bool(_QUERY_FAULT.match(text.strip()))
 
 
 def _clean(text: str) -> str:
