@@ -52,21 +52,33 @@ def backend(request) -> str:
     return getattr(request, "param", "embedded")
 
 
-_virtuoso_template: list = []
+_idle_virtuosos: list = []     # scratch instances emptied of Entente's data, ready for the next server
 
 
 def start_virtuoso(directory: Path):
-    """A scratch Virtuoso open source (scripts/virtuoso.py) with its database in `directory`, copied from a
-    template database made once per test session (a fresh one takes seconds to create)."""
+    """A scratch Virtuoso open source (scripts/virtuoso.py) on free ports with its database in `directory`,
+    or an idle one emptied by release_virtuoso (starting one takes ~5 s)."""
+    import atexit
     import importlib.util
-    import tempfile
 
+    if _idle_virtuosos:
+        return _idle_virtuosos.pop()
     spec = importlib.util.spec_from_file_location("entente_virtuoso", ROOT / "scripts" / "virtuoso.py")
     module = importlib.util.module_from_spec(spec)
     spec.loader.exec_module(module)
-    if not _virtuoso_template:
-        _virtuoso_template.append(module.make_template(Path(tempfile.mkdtemp(prefix="entente-virtuoso-"))))
-    return module.Virtuoso(directory, template=_virtuoso_template[0]).start()
+    instance = module.Virtuoso(directory).start()
+    atexit.register(instance.stop)
+    rows = requests.get(instance.url + "/sparql", params={"query": "SELECT ?g WHERE { GRAPH ?g { ?s ?p ?o } } GROUP BY ?g"},
+                        headers={"Accept": "application/sparql-results+json"}, timeout=30).json()
+    instance.own_graphs = [row["g"]["value"] for row in rows["results"]["bindings"]]     # Virtuoso's system graphs
+    return instance
+
+
+def release_virtuoso(instance) -> None:
+    """Empty the instance of everything but its own system graphs and keep it for the next server."""
+    keep = ", ".join(f"iri_to_id('{g}')" for g in instance.own_graphs)
+    instance.isql(f"DELETE FROM DB.DBA.RDF_QUAD WHERE NOT (G IN ({keep}));", "checkpoint;")
+    _idle_virtuosos.append(instance)
 
 
 class LiveServer:
@@ -121,7 +133,7 @@ class LiveServer:
                 os.killpg(self.process.pid, signal.SIGKILL)
                 self.process.wait()
         if self.virtuoso is not None and sig is None:       # a signal test restarts the server on the same store
-            self.virtuoso.stop()
+            release_virtuoso(self.virtuoso)
             self.virtuoso = None
 
 
