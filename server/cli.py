@@ -215,6 +215,28 @@ def export_nanopubs(dataset, out, claim, key_file, orcid) -> None:
     _write(text, out)
 
 
+@export.command("quickstatements")
+@_dataset_option
+@_out_option
+@click.option("--include-attributed", is_flag=True,
+              help="Also quoted, paraphrased and reported claims, with the speaker as qualifier P3680.")
+def export_quickstatements(dataset, out, include_attributed) -> None:
+    """The claims Wikidata can take, with references, as QuickStatements V1; what is left out goes to stderr."""
+    from .exports import quickstatements
+
+    _, data = _export_data(dataset)
+    export = quickstatements.statements(data, include_attributed)
+    try:
+        text = "".join(line + "\n" for line in quickstatements.lines(data, export))
+    except ValueError as e:
+        raise click.ClickException(str(e)) from None
+    _write(text, out)
+    click.echo(f"{len(export.statements)} statements from {len({s.claim for s in export.statements})} claims; "
+               f"{len(export.skipped)} claims with linked items left out:", err=True)
+    for claim, reason in export.skipped:
+        click.echo(f"  {claim}: {reason}", err=True)
+
+
 @main.command("settings-table")
 def settings_table() -> None:
     """Print the table of docs/settings.md: every setting with its flag, variable, default and help."""

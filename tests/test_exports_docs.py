@@ -51,3 +51,11 @@ def test_docs_nanopub_example(server):
     (command,) = curl_commands(ROOT / "docs" / "exports.md", "Accept-Profile")
     out = run(command, server)
     assert "prov:wasAttributedTo id:us-congressional-reports" in out and "span:4661-4819 nif:anchorOf" in out
+
+
+def test_docs_quickstatements_example(server):
+    (command,) = curl_commands(ROOT / "docs" / "exports.md", "/export/quickstatements.txt")
+    out = run(command, server)
+    shown = re.search(r"^Q57336\tP39\tQ332486\t.*$", (ROOT / "docs" / "exports.md").read_text(), re.M).group(0)
+    full = run("curl -s http://127.0.0.1:8000/export/quickstatements.txt", server)
+    assert out and shown in full.splitlines()

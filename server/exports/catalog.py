@@ -23,4 +23,6 @@ EXPORTS = (
            "http://www.w3.org/TR/annotation-protocol/", "service"),
     Export("/export/nanopubs.trig", "Nanopublications: every claim with its provenance and publication info (TriG)",
            "application/trig", "http://www.nanopub.org/nschema", "distribution"),
+    Export("/export/quickstatements.txt", "QuickStatements: the claims Wikidata can take, with references",
+           "text/plain", "https://www.wikidata.org/wiki/Help:QuickStatements", "distribution"),
 )

@@ -93,6 +93,7 @@ class Article:
     address: str | None = None        # the article's URL, when a graph states it (not from the seed)
     published: str | None = None      # xsd:date or dateTime lexical form, when stated
     publisher: str | None = None
+    retrieved: str | None = None      # when the address was last checked (the source verification record)
 
 
 @dataclass
@@ -315,6 +316,11 @@ def _article(quads: list, labels: dict[str, str]) -> Article:
             a.published = o.value
         elif p == DCTERMS + "publisher" and isinstance(o, ox.NamedNode):
             a.publisher = o.value
+    records = {q.subject for q in quads if q.predicate.value == DCTERMS + "subject" and q.object.value == iris.ARTICLE
+               and any(r.subject == q.subject and r.predicate.value == RDF_TYPE and r.object.value == ENT + "SourceVerification"
+                       for r in quads)}
+    dates = sorted(q.object.value for q in quads if q.subject in records and q.predicate.value == DCTERMS + "date")
+    a.retrieved = dates[-1] if dates else None
     return a
 
 

@@ -8,6 +8,7 @@ and shapes the response).
 /claim/<id>.trig with the nanopub profile   one claim as a nanopublication (Accept-Profile:
                               <http://www.nanopub.org/nschema>, or ?profile=nanopub); Content-Profile says so
 /export/nanopubs.trig         every claim as a nanopublication
+/export/quickstatements.txt   Wikidata statements with references (QuickStatements V1); ?include=attributed
 Read-only: anything but GET, HEAD and OPTIONS gets 405.
 """
 
@@ -23,7 +24,7 @@ from flask import Blueprint, Response, request
 
 from .. import formats
 from ..errors import BadRequest, NotFound, ServiceUnavailable
-from ..exports import annotations, nanopubs
+from ..exports import annotations, nanopubs, quickstatements
 from ..exports.dataset import Data
 from ..store import Store, get_store
 from .urls import public_root, settings
@@ -175,6 +176,27 @@ def all_nanopubs():
             _nanopub_cache[key] = body
     response = _trig(body)
     response.headers["Content-Disposition"] = 'attachment; filename="entente-nanopubs.trig"'
+    return response
+
+
+# --- QuickStatements ----------------------------------------------------------------------------
+
+@bp.route("/export/quickstatements.txt")
+def quickstatements_export():
+    include = request.args.get("include", "")
+    if include not in ("", "attributed"):
+        raise BadRequest("'include' can only be 'attributed' (quoted, paraphrased and reported claims, with the "
+                         "speaker as P3680).", where="include")
+    data = _data()
+    export = quickstatements.statements(data, include_attributed=include == "attributed")
+    try:
+        body = "".join(line + "\n" for line in quickstatements.lines(data, export))
+    except ValueError as e:
+        raise ServiceUnavailable(str(e)) from None
+    response = Response(body, 200, content_type="text/plain; charset=utf-8")
+    response.headers["X-Entente-Statements"] = str(len(export.statements))
+    response.headers["X-Entente-Claims-Left-Out"] = str(len(export.skipped))
+    response.headers["Content-Disposition"] = 'inline; filename="entente-quickstatements.txt"'
     return response
 
 
