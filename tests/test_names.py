@@ -80,7 +80,8 @@ def test_every_entity_has_one_preferred_name_which_is_its_label(ds, union):
     assert len(found) > 150
     for x in found:
         preferred = list(names.objects(x, SKOS.prefLabel))
-        assert len(preferred) == 1 and preferred[0].language == "en", x
+        assert len(preferred) == 1 and preferred[0].language == "en", \
+            f"{x}: no preferred name in data/names.trig (`python scripts/names.py missing` prints the line to add)"
         assert set(union.objects(x, RDFS.label)) == set(preferred), f"{x}: rdfs:label is not the preferred name"
         assert preferred[0] not in set(union.objects(x, SKOS.altLabel)), f"{x}: preferred name also an altLabel"
         assert names.value(x, ENT.nameSource) is not None, x
@@ -207,3 +208,12 @@ def test_the_search_page_is_safe_with_any_text(server):
     assert r.status_code == 400 and "'q'" in r.text
     response, page = get_page(server.url + "/search")
     assert response.status_code == 200 and page.find_all("form", role="search")
+
+
+def test_names_script_finds_no_entity_without_a_name():
+    import subprocess
+    import sys
+
+    result = subprocess.run([sys.executable, "scripts/names.py", "missing"], cwd=ROOT, capture_output=True, text=True)
+    assert result.returncode == 0 and result.stdout == "", result.stdout[:500]
+    assert "0 entities without a preferred name" in result.stderr

@@ -32,6 +32,8 @@ ATTRIBUTED = {ENT.DirectQuote, ENT.IndirectSpeech, ENT.ReportedClaim}
 # Every time expression of the text, and the calendar interval it names (data/time.trig).
 TIME_EXPRESSIONS = {"last week": "week-2015-w50", "last month": "month-2015-11", "November": "month-2015-11",
                     "October": "month-2015-10", "Friday": "day-2015-12-18", "2013": "year-2013"}
+# Time expressions that name the time of someone's speaking, not a calendar interval.
+SPEAKING_TIME = {"now": "time-of-jafari-statement-on-russia"}
 # Words by which the text orders events, and the claim that holds the order.
 ORDER_WORDS = {"After the Arab Spring": "time-after-the-arab-spring",
                "following the nuclear deal": "time-rouhani-outreach-after-the-nuclear-deal",
@@ -102,7 +104,7 @@ def test_every_time_expression_of_the_text_is_an_interval_with_its_own_span(ds, 
         assert (span, RDF.type, ENT.EvidenceSpan) in claims, span    # a span the claims cite and spans.py checks
         assert text[b:e] == str(claims.value(span, NIF.anchorOf))
         named[text[b:e]] = str(interval).rsplit("/", 1)[1]
-    assert named == TIME_EXPRESSIONS
+    assert named == {**TIME_EXPRESSIONS, **SPEAKING_TIME}
     for words in TIME_EXPRESSIONS:   # each expression occurs once: its span is the only reading
         assert text.count(words) == 1, words
 
@@ -146,6 +148,8 @@ def test_events_fall_in_the_intervals_the_text_gives_them(union):
         t = union.value(ID[event], TIME.hasTime)
         assert t is not None and (t, TIME.intervalIn, ID[interval]) in union, event
     assert union.value(ID["iranian-presidential-election-2013"], TIME.hasTime) == ID["year-2013"]
+    # "now" in Jafari's words is when he spoke: last month
+    assert (ID["time-of-jafari-statement-on-russia"], TIME.intervalIn, ID["month-2015-11"]) in union
 
 
 def test_the_order_the_text_gives_is_data_with_its_words_and_speaker(ds, union):
