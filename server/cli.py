@@ -22,24 +22,31 @@ def main() -> None:
 @main.command()
 @click.option("--out", type=click.Path(path_type=Path), default=None, help="Where to write the dataset (TriG).")
 @click.option("--no-reason", is_flag=True, help="Skip HermiT (faster; publishes no inferred graphs).")
-def build(out: Path | None, no_reason: bool) -> None:
+@click.option("--no-full-text", is_flag=True, default=None,
+              help="Publish the article without its text: spans keep quotes and offsets, the article its "
+                   "SHA-256 and length [ENTENTE_FULL_TEXT=false].")
+def build(out: Path | None, no_reason: bool, no_full_text: bool | None) -> None:
     """Build the published dataset from seeds/, ontology/, data/ and the reasoner."""
     from .graph import build as build_module
 
-    settings = Settings.from_env()
-    sys.exit(build_module.main(out or settings.dataset, reason=not no_reason))
+    settings = Settings.from_env(full_text=False if no_full_text else None)
+    sys.exit(build_module.main(out or settings.dataset, reason=not no_reason, full_text=settings.full_text,
+                               license=settings.license))
 
 
 @main.command()
 @click.argument("file", required=False, type=click.Path(exists=True, dir_okay=False, path_type=Path))
 @click.option("--format", "rdf_format", default=None, help="RDF format of FILE (default: from its extension).")
-def validate(file: Path | None, rdf_format: str | None) -> None:
+@click.option("--article", type=click.Path(exists=True, dir_okay=False, path_type=Path), default=None,
+              help="Your copy of the article's text: checked against the dataset's SHA-256 and length, and "
+                   "every span's quote against it (for a dataset built with --no-full-text).")
+def validate(file: Path | None, rdf_format: str | None, article: Path | None) -> None:
     """Validate the built dataset (or FILE, a contribution) against the shapes; non-zero exit on violations."""
     from .graph import submissions, validation
 
     settings = Settings.from_env()
     sys.exit(validation.main(file, rdf_format=rdf_format, dataset=settings.dataset,
-                             parse_user_file=submissions.parse_file))
+                             parse_user_file=submissions.parse_file, article=article))
 
 
 @main.command()

@@ -64,6 +64,9 @@ class Settings:
         None, "RSA private key (PEM) that signs the nanopublications (trusty URIs); unsigned when unset (docs/exports.md)."
     )
     nanopub_orcid: str = _setting("", "ORCID of whoever signs the nanopublications (nanopub-sign requires one with a key).")
+    full_text: bool = _setting(
+        True, "`entente build` publishes the article's text; false (`--no-full-text`): only its SHA-256 and length."
+    )
     store_url: str = _setting(
         "", "Query endpoint of a SPARQL 1.1 engine to run on instead of the embedded store (docs/remote-store.md)."
     )

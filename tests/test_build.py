@@ -2,10 +2,13 @@
 
 from __future__ import annotations
 
+import hashlib
+import os
 import subprocess
 import sys
 from pathlib import Path
 
+import pytest
 import rdflib
 
 from server.graph import iris
@@ -137,3 +140,72 @@ def test_build_refuses_triples_in_the_default_graph(tmp_path, monkeypatch, capsy
     monkeypatch.setattr(build, "DATA_DIR", data)
     assert build.main(tmp_path / "out.trig", reason=False) == 1
     assert "default graph" in capsys.readouterr().err
+
+
+# --- rights and the publishing mode without the full text ------------------------------------------------
+
+DCTERMS = rdflib.Namespace(iris.PREFIXES["dcterms"])
+NIF = rdflib.Namespace(iris.PREFIXES["nif"])
+ENT = rdflib.Namespace(iris.ENT)
+SEED = ROOT / iris.SEED_FILE
+
+
+def test_every_graph_states_its_licence_and_the_article_graph_whose_words_it_holds(built_dataset):
+    ds = rdflib.Dataset()
+    ds.parse(built_dataset, format="trig")
+    rights = ds.graph(rdflib.URIRef(iris.GRAPH_RIGHTS))
+    names = {g.identifier for g in ds.graphs() if len(g) and g.identifier != rdflib.graph.DATASET_DEFAULT_GRAPH_ID}
+    cc_by = rdflib.URIRef("https://creativecommons.org/licenses/by/4.0/")
+    assert {g for g in names if (g, DCTERMS.license, cc_by) not in rights} == set()
+    article_rights = str(rights.value(rdflib.URIRef(iris.GRAPH_ARTICLE), DCTERMS.rights))
+    assert "Bloomberg" in article_rights and "not covered by the CC BY 4.0" in article_rights
+    assert "Bloomberg" in str(rights.value(rdflib.URIRef(iris.GRAPH_CLAIMS), DCTERMS.rights))
+
+
+@pytest.fixture(scope="module")
+def without_text(tmp_path_factory) -> Path:
+    """The real sources built with --no-full-text (no reasoner: the mode does not touch inferences)."""
+    out = tmp_path_factory.mktemp("no-full-text") / "entente.trig"
+    result = entente("build", "--no-reason", "--no-full-text", "--out", str(out))
+    assert result.returncode == 0, result.stdout + result.stderr
+    assert "--no-full-text:" in result.stdout
+    return out
+
+
+def test_no_full_text_withholds_the_text_and_keeps_every_span(without_text, built_dataset):
+    full, bare = rdflib.Dataset(default_union=True), rdflib.Dataset(default_union=True)
+    full.parse(built_dataset, format="trig")
+    bare.parse(without_text, format="trig")
+    article = rdflib.URIRef(iris.ARTICLE)
+    text = SEED.read_bytes().decode("utf-8")
+    assert not list(bare.quads((None, NIF.isString, None, None)))
+    sentences = set(bare.subjects(rdflib.RDF.type, NIF.Sentence))
+    assert len(sentences) > 30 and not any(bare.value(s, NIF.anchorOf) for s in sentences)
+    assert all(bare.value(s, NIF.beginIndex) is not None for s in sentences)
+    assert str(bare.value(article, ENT.sha256)) == hashlib.sha256(SEED.read_bytes()).hexdigest()
+    assert int(bare.value(article, NIF.endIndex)) == len(text)
+    spans = lambda ds: {(s, str(ds.value(s, NIF.anchorOf)), int(ds.value(s, NIF.beginIndex)),  # noqa: E731
+                         int(ds.value(s, NIF.endIndex))) for s in ds.subjects(rdflib.RDF.type, ENT.EvidenceSpan)}
+    assert len(spans(bare)) > 100 and spans(bare) == spans(full)
+    for _, quote, begin, end in spans(bare):
+        assert text[begin:end] == quote
+    assert max(len(str(o)) for o in bare.objects() if isinstance(o, rdflib.Literal)) < len(text) // 4
+    assert "withheld" in str(bare.graph(rdflib.URIRef(iris.GRAPH_RIGHTS)).value(
+        rdflib.URIRef(iris.GRAPH_ARTICLE), DCTERMS.rights))
+
+
+def test_validate_checks_the_spans_against_the_users_copy_and_rejects_a_wrong_one(without_text, tmp_path):
+    env = {**os.environ, "ENTENTE_DATASET": str(without_text)}
+    right = entente("validate", "--article", str(SEED), env=env)
+    assert right.returncode == 0, right.stdout + right.stderr
+    assert "SHACL: conforms" in right.stdout
+    wrong = tmp_path / "copy.txt"
+    wrong.write_bytes(SEED.read_bytes().replace("Putin".encode(), "Putim".encode(), 1))
+    refused = entente("validate", "--article", str(wrong), env=env)
+    assert refused.returncode == 1
+    assert "is not the article's" in refused.stderr and hashlib.sha256(SEED.read_bytes()).hexdigest() in refused.stderr
+    assert "does not match the text of its document" in refused.stdout and "Putim" in refused.stdout
+    shorter = tmp_path / "shorter.txt"
+    shorter.write_bytes(SEED.read_bytes()[:-200])
+    refused = entente("validate", "--article", str(shorter), env=env)
+    assert refused.returncode == 1 and "code points long" in refused.stderr

@@ -374,6 +374,15 @@ def test_real_void_and_dumps(server, built_dataset):
     sizes = check_dumps(server.url, void, ds)
     links = check_linkset(void, ds)
     assert links > 0
+    # rights: the dataset's licence covers Entente's data; the article's words are Bloomberg's, per graph
+    assert "Bloomberg" in str(void.value(DATASET, DCTERMS.rights))
+    article = rdflib.URIRef(iris.DATASET + "#graph/article")
+    assert (article, SD.name, rdflib.URIRef(iris.GRAPH_ARTICLE)) in void
+    assert "not covered by the CC BY 4.0" in str(void.value(article, DCTERMS.rights))
+    for subset in void.objects(DATASET, VOID.subset):
+        graph = void.value(subset, SD.name)
+        if graph is not None and str(graph).startswith(iris.BASE):   # every graph of the build
+            assert void.value(subset, DCTERMS.license) is not None, graph
     print(f"VoID of the real dataset: {totals}, linkset {links} links, "
           f"{len(list(void.objects(DATASET, VOID.subset)))} graphs, dumps {sizes}")
 

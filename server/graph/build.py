@@ -31,6 +31,7 @@ DATA_DIR = resources.DATA
 ONTOLOGY_DIR = resources.ONTOLOGY
 NIF = rdflib.Namespace(iris.PREFIXES["nif"])
 ENT = rdflib.Namespace(iris.ENT)
+DCTERMS = rdflib.Namespace(iris.PREFIXES["dcterms"])
 DEFAULT = rdflib.graph.DATASET_DEFAULT_GRAPH_ID
 
 
@@ -66,7 +67,7 @@ def load_sources(seeds: Path | None = None, data: Path | None = None, ontology: 
             if name == DEFAULT:
                 raise BuildError(f"{path}: triple in the default graph ({s.n3()} {p.n3()} …); "
                                  "every triple belongs in a named graph")
-            if str(name) == iris.GRAPH_ONTOLOGY or str(name).startswith(iris.GRAPH_INFERRED):
+            if str(name) in (iris.GRAPH_ONTOLOGY, iris.GRAPH_RIGHTS) or str(name).startswith(iris.GRAPH_INFERRED):
                 raise BuildError(f"{path}: writes into {name}, which the build owns")
             ds.graph(name).add((s, p, o))
 
@@ -81,6 +82,47 @@ def _parse(target, path: Path, fmt: str) -> None:
         target.parse(path, format=fmt)
     except Exception as e:  # rdflib's parsers raise many kinds; their messages give the line
         raise BuildError(f"{path}: cannot parse as {fmt}: {e}") from e
+
+
+BLOOMBERG_WORDS = ("The article's words are Bloomberg's: its text (nif:isString of {article}), its sentences "
+                   "(their nif:anchorOf), headline, standfirst and photo caption, published by Bloomberg News. "
+                   "They are not covered by the CC BY 4.0 licence of Entente's own data; Entente publishes them "
+                   "as the evidence its claims quote.")
+WITHHELD = ("The article's text is withheld (built with --no-full-text): the article keeps its SHA-256 (ent:sha256) "
+            "and length in code points (nif:endIndex), the sentences their offsets; the headline, standfirst and "
+            "photo caption are Bloomberg's words, not covered by the CC BY 4.0 licence of Entente's own data. "
+            "`entente validate --article FILE` checks every span against a copy you hold.")
+QUOTES = ("The quotes of the evidence spans (nif:anchorOf) are short excerpts of Bloomberg's article, quoted as "
+          "evidence; their words remain Bloomberg's and are not covered by the CC BY 4.0 licence of Entente's "
+          "own data.")
+
+
+def add_rights(ds: rdflib.Dataset, license: str, full_text: bool = True) -> None:
+    """graph:rights: for every named graph, the licence of Entente's own data (`dcterms:license`), and
+    for the graphs that carry Bloomberg's words, a statement (`dcterms:rights`) of whose they are."""
+    rights = ds.graph(URIRef(iris.GRAPH_RIGHTS))
+    names = {g.identifier for g in ds.graphs() if g.identifier != DEFAULT and len(g)} | {rights.identifier}
+    for name in sorted(names):
+        rights.add((name, DCTERMS.license, URIRef(license)))
+    article = BLOOMBERG_WORDS.format(article=iris.ARTICLE) if full_text else WITHHELD
+    rights.add((URIRef(iris.GRAPH_ARTICLE), DCTERMS.rights, Literal(article, lang="en")))
+    rights.add((URIRef(iris.GRAPH_CLAIMS), DCTERMS.rights, Literal(QUOTES, lang="en")))
+    rights.add((URIRef(iris.ARTICLE), DCTERMS.rights, Literal(
+        "The article is Bloomberg's work, published by Bloomberg News; not covered by Entente's licence.", lang="en")))
+
+
+def withhold_text(ds: rdflib.Dataset) -> int:
+    """--no-full-text: drop the article's text and its sentences' quotes (together they are the whole text);
+    spans keep their quotes and offsets, the article its SHA-256 and length. The number of literals dropped."""
+    article = ds.graph(URIRef(iris.GRAPH_ARTICLE))
+    drop = list(article.triples((URIRef(iris.ARTICLE), NIF.isString, None)))
+    for sentence in set(article.subjects(RDF.type, NIF.Sentence)):
+        drop += list(article.triples((sentence, NIF.anchorOf, None)))
+    for triple in drop:
+        article.remove(triple)
+    if (URIRef(iris.ARTICLE), ENT.sha256, None) not in article or (URIRef(iris.ARTICLE), NIF.endIndex, None) not in article:
+        raise BuildError("--no-full-text needs the article's ent:sha256 and nif:endIndex (seeds/metadata.ttl)")
+    return len(drop)
 
 
 def to_quads(ds: rdflib.Dataset) -> list[ox.Quad]:
@@ -191,8 +233,10 @@ def summary(quads: list[ox.Quad]) -> list[str]:
     return lines
 
 
-def main(out: Path, reason: bool = True) -> int:
-    """Build the dataset into `out`; 0 on success, 1 on invalid sources, violations or reasoner failure."""
+def main(out: Path, reason: bool = True, full_text: bool = True,
+         license: str = "https://creativecommons.org/licenses/by/4.0/") -> int:
+    """Build the dataset into `out`; 0 on success, 1 on invalid sources, violations or reasoner failure.
+    full_text=False publishes the article without its text (validated with it first)."""
     timings = {}
     t = time.perf_counter()
     try:
@@ -226,6 +270,14 @@ def main(out: Path, reason: bool = True) -> int:
                 graph.add(triple)
         timings["reason"] = time.perf_counter() - t
 
+    if not full_text:
+        try:
+            withheld = withhold_text(ds)
+        except BuildError as e:
+            print(f"entente build: {e}", file=sys.stderr)
+            return 1
+    add_rights(ds, license, full_text)
+
     t = time.perf_counter()
     quads = to_quads(ds)
     size = write_trig(quads, out)
@@ -238,5 +290,8 @@ def main(out: Path, reason: bool = True) -> int:
           f"{len(warnings)} warning(s)" + "".join("\n    " + line for line in report.to_text().splitlines()[:-1]))
     if reason:
         print(f"  HermiT: {result.describe()}")
+    if not full_text:
+        print(f"  --no-full-text: {withheld} literals left out (the article's text, its sentences' quotes); "
+              "check the spans with `entente validate --article FILE`")
     print("  timings: " + ", ".join(f"{k} {v:.2f}s" for k, v in timings.items()))
     return 0

@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import contextlib
 import functools
+import hashlib
 import gc
 import multiprocessing
 import os
@@ -49,7 +50,7 @@ ARTICLE = URIRef(iris.ARTICLE)
 
 # Named graphs that are not claim graphs (prefixes end with "/").
 SPECIAL_GRAPHS = (iris.GRAPH_ARTICLE, iris.GRAPH_CLAIMS, iris.GRAPH_ONTOLOGY, iris.GRAPH_CONTRIBUTIONS,
-                  iris.GRAPH_SOURCE, iris.GRAPH_TIME, iris.GRAPH_NAMES)
+                  iris.GRAPH_SOURCE, iris.GRAPH_TIME, iris.GRAPH_NAMES, iris.GRAPH_RIGHTS)
 SPECIAL_GRAPH_PREFIXES = (iris.GRAPH + "linkset/", iris.GRAPH_INFERRED + "/")
 # Classes whose nodes are metadata (allowed outside claim graphs): claims, spans, documents, contributions.
 METADATA_CLASSES = tuple(ENT[c] for c in ("Claim", "EvidenceSpan", "Document", "NewsArticle", "Report",
@@ -454,8 +455,9 @@ def parse_file(path: Path, rdf_format: str | None = None) -> rdflib.Dataset | rd
 
 
 def main(file: Path | None, rdf_format: str | None = None, dataset: Path | None = None,
-         parse_user_file=None) -> int:
-    """`entente validate [FILE]`: validate FILE (or the built dataset); 0 if it conforms, 1 if not, 2 on errors.
+         parse_user_file=None, article: Path | None = None) -> int:
+    """`entente validate [FILE] [--article COPY]`: validate FILE (or the built dataset); 0 if it conforms,
+    1 if not (or if COPY is not the article the dataset quotes), 2 on errors.
     FILE is read by `parse_user_file` (the CLI hands in the server's contribution parser: no remote
     contexts or entities, errors with their line and column)."""
     path = file or dataset
@@ -469,9 +471,46 @@ def main(file: Path | None, rdf_format: str | None = None, dataset: Path | None 
         at = "".join(f", {k} {v}" for k, v in where.items()) if isinstance(where, dict) else ""
         print(f"entente validate: cannot parse {path}{at}: {getattr(e, 'message', e)}", file=sys.stderr)
         return 2
-    report = validate(data, with_ontology=True)
+    text, problems = None, []
+    if article is None and file is None and SEED_PATH.exists() and not any(data.quads((ARTICLE, NIF.isString, None, None))):
+        article = SEED_PATH   # built with --no-full-text: check the spans against the copy in seeds/
+        print(f"entente validate: the dataset has no article text; checking it against {SEED_PATH}", file=sys.stderr)
+    if article is not None:
+        try:
+            text = article.read_bytes().decode("utf-8")
+        except UnicodeDecodeError as e:
+            print(f"entente validate: {article} is not UTF-8 text ({e})", file=sys.stderr)
+            return 2
+        problems = check_article_copy(data, article.read_bytes(), text)
+    report = validate(data, with_ontology=True, article_text=text)
     print(report.to_text())
+    for problem in problems:
+        print(f"entente validate: {article}: {problem}", file=sys.stderr)
     if report.checked == 0:
         print("entente validate: nothing was checked (no node matched any shape's target)", file=sys.stderr)
         return 1
-    return 0 if report.conforms else 1
+    return 0 if report.conforms and not problems else 1
+
+
+def check_article_copy(data: rdflib.Dataset, raw: bytes, text: str) -> list[str]:
+    """Whether `raw` is the article the dataset quotes (its ent:sha256 and nif:endIndex, the length in
+    code points); what differs, or []. A sentence whose quote was withheld (--no-full-text) gets it back
+    from the copy, so that the shapes check it as they check a full dataset; the spans keep their own
+    quotes, which the evidence rule compares with the copy."""
+    problems = []
+    union = {q[:3] for q in data.quads((None, None, None, None))}
+    digests = {str(o) for s, p, o in union if s == ARTICLE and p == ENT.sha256}
+    lengths = {int(o) for s, p, o in union if s == ARTICLE and p == NIF.endIndex}
+    digest = hashlib.sha256(raw).hexdigest()
+    if not digests:
+        problems.append("the dataset records no ent:sha256 of the article to compare the copy with")
+    elif digest not in digests:
+        problems.append(f"SHA-256 {digest} is not the article's ({', '.join(sorted(digests))})")
+    if lengths and len(text) not in lengths:
+        problems.append(f"{len(text)} code points long; the article is {', '.join(map(str, sorted(lengths)))}")
+    for graph in data.graphs():
+        for sentence in set(graph.subjects(RDF.type, NIF.Sentence)):
+            begin, end = graph.value(sentence, NIF.beginIndex), graph.value(sentence, NIF.endIndex)
+            if graph.value(sentence, NIF.anchorOf) is None and begin is not None and end is not None:
+                graph.add((sentence, NIF.anchorOf, Literal(text[int(begin):int(end)])))
+    return problems
