@@ -244,6 +244,52 @@ def export_quickstatements(dataset, out, include_attributed) -> None:
         click.echo(f"  {claim}: {reason}", err=True)
 
 
+@main.group()
+def wikidata() -> None:
+    """Compare the data with a Wikidata SPARQL endpoint (only the endpoint named is contacted)."""
+
+
+_endpoint_option = click.option("--endpoint", required=True,
+                                help="SPARQL endpoint in Wikidata's RDF model, e.g. https://query.wikidata.org/sparql")
+_json_option = click.option("--json", "as_json", is_flag=True, help="JSON instead of text.")
+
+
+@wikidata.command("diff")
+@_endpoint_option
+@_json_option
+@_dataset_option
+@click.option("--include-attributed", is_flag=True, help="Also the attributed statements (as in QuickStatements).")
+@click.option("--timeout", type=float, default=30.0, show_default=True, help="Seconds per query.")
+def wikidata_diff(endpoint, as_json, dataset, include_attributed, timeout) -> None:
+    """For each exportable statement: already in Wikidata, new, or in conflict (and why)."""
+    from .exports import wikidata as wd
+
+    _, data = _export_data(dataset)
+    try:
+        rows = wd.diff(data, wd.Endpoint(endpoint, timeout), include_attributed)
+    except wd.EndpointError as e:
+        raise click.ClickException(str(e)) from None
+    click.echo(wd.as_json(rows) if as_json else wd.diff_text(rows), nl=False)
+
+
+@wikidata.command("check")
+@_endpoint_option
+@_json_option
+@_dataset_option
+@click.option("--timeout", type=float, default=30.0, show_default=True, help="Seconds per query.")
+def wikidata_check(endpoint, as_json, dataset, timeout) -> None:
+    """For each owl:sameAs link: the item exists, is no redirect, and its label and type fit; exit 1 if not."""
+    from .exports import wikidata as wd
+
+    _, data = _export_data(dataset)
+    try:
+        rows = wd.check(data, wd.Endpoint(endpoint, timeout))
+    except wd.EndpointError as e:
+        raise click.ClickException(str(e)) from None
+    click.echo(wd.as_json(rows) if as_json else wd.check_text(rows), nl=False)
+    sys.exit(1 if any(r.verdict != "ok" for r in rows) else 0)
+
+
 @main.command("settings-table")
 def settings_table() -> None:
     """Print the table of docs/settings.md: every setting with its flag, variable, default and help."""
