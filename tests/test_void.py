@@ -146,17 +146,18 @@ def check_statistics(void: rdflib.Graph, ds: rdflib.Dataset) -> dict[str, int]:
 
 def attribution(ds: rdflib.Dataset) -> tuple[set, set]:
     """(triples the triple-only dumps may assert, triples of claims that are not asserted flatly), worked
-    out here with rdflib from the dataset file: a claim is flat when it is in the article's voice and not
-    negated, not probable/possible, not future/hypothetical; an inferred graph counts when all its
+    out here with rdflib from the dataset file: a claim is flat when it is in the article's voice,
+    affirmed, certain, past or ongoing (each stated, as in CQ23); an inferred graph counts when all its
     sources are flat; every other graph (article, claim records, ontology, linkset) counts."""
     claims, flat = set(), set()
     for records in ds.graphs():
         for claim in records.subjects(rdflib.RDF.type, ENT.Claim):
             claims.add(claim)
             if ((claim, ENT.modality, ENT.ArticleVoice) in records
-                    and (claim, ENT.polarity, ENT.Negated) not in records
-                    and set(records.objects(claim, ENT.certainty)) <= {ENT.Certain}
-                    and not set(records.objects(claim, ENT.timeReference)) & {ENT.Future, ENT.Hypothetical}):
+                    and set(records.objects(claim, ENT.polarity)) == {ENT.Affirmed}
+                    and set(records.objects(claim, ENT.certainty)) == {ENT.Certain}
+                    and len(set(records.objects(claim, ENT.timeReference))) == 1
+                    and set(records.objects(claim, ENT.timeReference)) <= {ENT.Past, ENT.Ongoing}):
                 flat.add(claim)
     allowed, attributed = set(), set()
     for g in ds.graphs():

@@ -35,15 +35,17 @@ RDF_REIFIES = iris.PREFIXES["rdf"] + "reifies"
 RDF12_TURTLE = "https://www.w3.org/TR/rdf12-turtle/"
 _OWN = {"union_default_graph": False}
 
-# The claims the article asserts flatly, positively, as fact: in the article's own voice, not negated,
-# certain (or not qualified), about the past or the present (or not qualified). Full IRIs, no PREFIX:
-# describe.select_all pages it as a subquery.
+# The claims the article asserts flatly, positively, as fact (docs/competency/cq23-…): in the article's
+# own voice, affirmed, certain, about the past or the present — each stated, so a claim that does not
+# say its polarity, certainty or time (a contribution may not) is not taken for a fact. Full IRIs, no
+# PREFIX: describe.select_all pages it as a subquery.
 FLAT_CLAIMS = f"""SELECT DISTINCT ?claim WHERE {{
-  GRAPH ?records {{ ?claim a <{ENT}Claim> ; <{ENT}modality> <{ENT}ArticleVoice> }}
-  FILTER NOT EXISTS {{ GRAPH ?r1 {{ ?claim <{ENT}polarity> <{ENT}Negated> }} }}
-  FILTER NOT EXISTS {{ GRAPH ?r2 {{ ?claim <{ENT}certainty> ?certainty }} FILTER(?certainty != <{ENT}Certain>) }}
-  FILTER NOT EXISTS {{ GRAPH ?r3 {{ ?claim <{ENT}timeReference> ?time }}
-                      FILTER(?time IN (<{ENT}Future>, <{ENT}Hypothetical>)) }}
+  GRAPH ?records {{ ?claim a <{ENT}Claim> ; <{ENT}modality> <{ENT}ArticleVoice> ; <{ENT}polarity> <{ENT}Affirmed> ;
+                          <{ENT}certainty> <{ENT}Certain> ; <{ENT}timeReference> ?time }}
+  FILTER(?time IN (<{ENT}Past>, <{ENT}Ongoing>))
+  FILTER NOT EXISTS {{ GRAPH ?r1 {{ ?claim <{ENT}polarity> ?p }} FILTER(?p != <{ENT}Affirmed>) }}
+  FILTER NOT EXISTS {{ GRAPH ?r2 {{ ?claim <{ENT}certainty> ?c }} FILTER(?c != <{ENT}Certain>) }}
+  FILTER NOT EXISTS {{ GRAPH ?r3 {{ ?claim <{ENT}timeReference> ?t }} FILTER(?t NOT IN (<{ENT}Past>, <{ENT}Ongoing>)) }}
 }}"""
 CLAIMS = f"SELECT DISTINCT ?claim WHERE {{ GRAPH ?records {{ ?claim a <{ENT}Claim> }} }}"
 # The graph's name and its self-description's subject are two variables joined by FILTER: the same
@@ -67,7 +69,7 @@ class DumpFile:
 
 ALL = "Every named graph: each claim in its own graph with its evidence, asserter and modality; inferences; ontology; article; Wikidata links."
 ASSERTED = ("Triples only, graphs merged: the entity descriptions and what the article asserts flatly (its own "
-             "voice, not negated, certain, past or present), inferences drawn from those alone, the claim records, "
+             "voice, affirmed, certain, past or present), inferences drawn from those alone, the claim records, "
              "ontology, article and Wikidata links. Quoted, reported, hedged, negated, future and hypothetical claims "
              "are described in the claim records but their triples are not asserted: take the TriG or N-Quads dump "
              "for them.")
