@@ -171,7 +171,7 @@ def ratio(a: dict, b: dict, c: int) -> float:
         x, y = a[c]["rps"], b[c]["rps"]
     except KeyError:
         return math.nan
-    return x / y if y and not (a[c]["bad"] or b[c]["bad"]) else math.nan
+    return x / y if x > 0 and y > 0 and not (a[c]["bad"] or b[c]["bad"]) else math.nan
 
 
 def report(title: str, results: dict, queries: dict, connections: list[int]) -> str:
@@ -202,7 +202,7 @@ def report(title: str, results: dict, queries: dict, connections: list[int]) -> 
             ratios = []
             for e, p in pairs:
                 value = ratio(entries[e], entries[p], c)
-                if not math.isnan(value) and rows.get(p) == rows.get(e):
+                if value > 0 and rows.get(p) == rows.get(e):      # (nan > 0 is False)
                     logs[(e, p)].append(math.log(value))
                 ratios.append("—" if math.isnan(value) else f"{value:.2f}")
             lines.append(f"| {q} | {rows_cell if c == connections[0] else ''} | {c} | "
@@ -258,6 +258,10 @@ def main(argv: list[str] | None = None) -> int:
             queries = queries_for(size, args.queries.split(","), args.cq_everywhere)
             print(f"dataset {size}: {described}; {len(queries)} queries", flush=True)
             results = {name: measure(name, path, work, queries, args) for name in peers}
+            if args.markdown:          # the raw figures first, so that a failing report loses nothing
+                import json
+
+                args.markdown.with_suffix(f".{size}.json").write_text(json.dumps(results, indent=1, default=str))
             table = report(f"{described}", results, queries, args.connections)
             print("\n" + table, flush=True)
             out.append(table)
