@@ -116,6 +116,20 @@ def drive(url: str, query: str, connections: int, duration: float, timeout: floa
     return figures
 
 
+def settle(url: str, limit: float = 120) -> None:
+    """Wait until the server has worked off what wrk left queued (requests it accepted before wrk
+    stopped): three quick answers in a row to a trivial query, so one query's backlog does not slow
+    the next one's figures."""
+    deadline, quick = time.perf_counter() + limit, 0
+    while quick < 3 and time.perf_counter() < deadline:
+        t = time.perf_counter()
+        try:
+            requests.get(url, params={"query": "ASK {}"}, headers={"Accept": ACCEPT}, timeout=limit)
+        except requests.RequestException:
+            pass
+        quick = quick + 1 if time.perf_counter() - t < 0.25 else 0
+
+
 def measure(name: str, dataset: Path, work: Path, queries: dict, args) -> dict:
     server_work = work / name
     server_work.mkdir()
@@ -144,6 +158,7 @@ def measure(name: str, dataset: Path, work: Path, queries: dict, args) -> dict:
             for c in args.connections:
                 cpu = server.cpu_seconds()
                 entry[c] = drive(server.url, query, c, args.duration, args.timeout)
+                settle(server.url)
                 entry[c]["cpu_ms"] = 1000 * (server.cpu_seconds() - cpu) / max(1, entry[c].get("requests", 0))
             print(f"  {name} {qname}: {entry['rows']} rows, " + ", ".join(
                 f"c={c} {entry[c]['rps']:.0f} req/s" for c in args.connections), flush=True)
