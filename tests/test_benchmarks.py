@@ -38,3 +38,16 @@ def test_benchmark_compares_every_server_on_a_tiny_generated_graph(tmp_path):
             figures, ratios = cells[3:3 + len(SERVERS)], cells[3 + len(SERVERS):]
             assert all(re.fullmatch(r"[\d,]+ \([\d.]+ / [\d.]+; [\d.]+\)", f) for f in figures), line
             assert all(re.fullmatch(r"[\d.]+", r) for r in ratios), line
+
+
+def test_mixed_load_reports_every_kind_of_request_without_server_errors():
+    sys.path.insert(0, str(ROOT / "benchmarks"))
+    import mixed
+
+    table = mixed.run(clients=4, duration=3)
+    rows = {line.split(" | ")[0].strip("| "): line for line in table.splitlines() if line.startswith("| ")}
+    assert {"query", "page", "validate", "contribute"} <= set(rows), table
+    query = rows["query"].strip("| ").split(" | ")
+    assert int(query[1]) > 0 and set(re.findall(r"(\w+)×", query[3])) == {"200"}, table
+    for line in rows.values():
+        assert not re.search(r"\b5\d\d×|Error×", line), table       # no 5xx, no failed connection
