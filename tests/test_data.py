@@ -28,9 +28,9 @@ NIF = Namespace("http://persistence.uni-leipzig.org/nlp2rdf/ontologies/nif-core#
 G_ARTICLE = URIRef(GRAPH + "article")
 G_CLAIMS = URIRef(GRAPH + "claims")
 # What is not in the article, each in a graph of its own with its provenance (data/source.trig,
-# data/time.trig, data/names.trig): the article's address and date, the calendar intervals of its
-# time expressions, canonical names.
-G_OUTSIDE = tuple(URIRef(GRAPH + n) for n in ("source", "time", "names"))
+# data/time.trig, data/names.trig, data/dates.trig): the article's address and date, the calendar
+# intervals of its time expressions, canonical names, dates of events from reference works.
+G_OUTSIDE = tuple(URIRef(GRAPH + n) for n in ("source", "time", "names", "dates"))
 TIME = Namespace("http://www.w3.org/2006/time#")
 ARTICLE = ID["bloomberg-iran-russia-2015"]
 MODALITIES = {ENT.ArticleVoice, ENT.DirectQuote, ENT.IndirectSpeech, ENT.ReportedClaim, ENT.Hedged}
@@ -336,7 +336,7 @@ def test_every_entity_has_a_type_and_one_english_label(facts):
     is not in the article (calendar intervals, canonical names) together: one per entity."""
     metadata = rdflib.Graph().parse(ROOT / "seeds" / "metadata.ttl")
     outside = rdflib.Dataset()
-    for name in ("source", "time", "names"):
+    for name in ("source", "time", "names", "dates"):
         if (DATA / f"{name}.trig").exists():
             outside.parse(DATA / f"{name}.trig", format="trig")
     for t in outside.quads((None, None, None, None)):

@@ -260,3 +260,51 @@ def test_who_said_what_to_whom_question(built_store):
     assert lavrov["post"].value == str(ID["minister-of-foreign-affairs-of-russia"])
     speakers = {r["speaker"].value.rsplit("/", 1)[1] for r in rows}
     assert {"fars-news-agency", "us-congressional-reports", "several-countries", "turkey"} <= speakers
+
+
+# ---- dates from reference works (graph:dates) ----
+
+# event → (first day, last day or None, how the quoted page writes the day)
+REFERENCE_DATES = {"putin-visit-to-tehran-2015": ("2015-11-23", "2015-11-23", "November 23, 2015"),
+                   "iran-nuclear-deal": ("2015-07-14", "2015-07-14", "July 14, 2015"),
+                   "iranian-presidential-election-2013": ("2013-06-14", "2013-06-14", "14 June 2013"),
+                   "russian-military-intervention-in-syria": ("2015-09-30", None, "30 September 2015")}
+
+
+def test_reference_dates_are_kept_apart_with_the_passage_that_gives_them(ds, union):
+    dates = graph(ds, "dates")
+    records = {dates.value(r, DCT.subject): r for r in dates.subjects(RDF.type, ENT.SourceVerification)}
+    assert set(records) == {ID[e] for e in REFERENCE_DATES}
+    for event, (begin, end, written) in REFERENCE_DATES.items():
+        record = records[ID[event]]
+        assert written in str(dates.value(record, ENT.verificationQuote)), event
+        assert str(dates.value(record, DCT.source)).startswith("https://")
+        times = [t for t in union.objects(ID[event], TIME.hasTime)
+                 if (t, TIME.hasBeginning, None) in dates]
+        assert len(times) == 1, event
+        assert str(union.value(union.value(times[0], TIME.hasBeginning), TIME.inXSDDate)) == begin
+        got_end = union.value(times[0], TIME.hasEnd)
+        assert (str(union.value(got_end, TIME.inXSDDate)) if got_end else None) == end
+    # no claim graph (the article's words) holds a day the article does not give
+    for s, p, o, g in ds.quads((None, TIME.inXSDDate, None, None)):
+        assert not str(g).startswith(CLAIM), (s, g)
+
+
+def test_reference_dates_agree_with_the_articles_times(union):
+    """The article's year of the election holds the reference day; the deal is before the outreach
+    that follows it only in the text's order (no date for the outreach)."""
+    election = ID["time-of-iranian-presidential-election-2013"]
+    assert (election, TIME.intervalIn, ID["year-2013"]) in union
+    outreach = union.value(ID["rouhani-outreach-to-the-west"], TIME.hasTime)
+    assert (outreach, TIME.after, ID["time-of-iran-nuclear-deal"]) in union
+
+
+def test_timeline_with_reference_dates_question(built_store):
+    rows = ask(built_store, "cq43")
+    seen = [(r["event"].value.rsplit("/", 1)[1], r["begin"].value, r["dateFrom"].value.rsplit("/", 1)[1]) for r in rows]
+    assert ("putin-visit-to-tehran-2015", "2015-11-23", "dates") in seen
+    assert ("soleimani-visit-to-moscow-2015", "2015-12-07", "time-soleimani-visit-last-week") in seen
+    assert ("iranian-presidential-election-2013", "2013-01-01", "time") in seen      # the article's year
+    assert ("iranian-presidential-election-2013", "2013-06-14", "dates") in seen     # the reference day
+    begins = [b for _, b, _ in seen]
+    assert begins == sorted(begins)

@@ -33,6 +33,7 @@ GRAPH_CONTRIBUTIONS = GRAPH + "contributions"     # contribution records (PROV, 
 GRAPH_SOURCE = GRAPH + "source"                   # the article's address and publication date, with their verification
 GRAPH_TIME = GRAPH + "time"                       # the calendar intervals the text's time expressions name
 GRAPH_NAMES = GRAPH + "names"                     # canonical names (skos:prefLabel, rdfs:label) with their sources
+GRAPH_DATES = GRAPH + "dates"                     # dates of events from reference works (not in the article), with their sources
 GRAPH_RIGHTS = GRAPH + "rights"                   # per graph: the licence of Entente's data, whose words are whose
 
 WIKIDATA_ENTITY = "http://www.wikidata.org/entity/"

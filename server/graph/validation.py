@@ -50,7 +50,7 @@ ARTICLE = URIRef(iris.ARTICLE)
 
 # Named graphs that are not claim graphs (prefixes end with "/").
 SPECIAL_GRAPHS = (iris.GRAPH_ARTICLE, iris.GRAPH_CLAIMS, iris.GRAPH_ONTOLOGY, iris.GRAPH_CONTRIBUTIONS,
-                  iris.GRAPH_SOURCE, iris.GRAPH_TIME, iris.GRAPH_NAMES, iris.GRAPH_RIGHTS)
+                  iris.GRAPH_SOURCE, iris.GRAPH_TIME, iris.GRAPH_NAMES, iris.GRAPH_RIGHTS, iris.GRAPH_DATES)
 SPECIAL_GRAPH_PREFIXES = (iris.GRAPH + "linkset/", iris.GRAPH_INFERRED + "/")
 # Classes whose nodes are metadata (allowed outside claim graphs): claims, spans, documents, contributions.
 METADATA_CLASSES = tuple(ENT[c] for c in ("Claim", "EvidenceSpan", "Document", "NewsArticle", "Report",
