@@ -33,6 +33,7 @@ EXPECTED = {
     "islamic-revolutionary-guard-corps": ("Islamic Revolutionary Guard Corps", {"IRGC", "Revolutionary Guards"}),
     "syrian-opposition": ("Syrian opposition", {"Syria’s opposition"}),
     "iran-nuclear-deal": ("Joint Comprehensive Plan of Action", {"JCPOA", "Iran nuclear deal", "nuclear deal"}),
+    "islamic-state": ("Islamic State", {"ISIS", "ISIL", "Daesh"}),
     "fars-news-agency": ("Fars News Agency", {"FNA", "Fars news agency"}),
     "qassem-soleimani": ("Qasem Soleimani", {"Qassem Soleimani"}),
     "sergei-lavrov": ("Sergey Lavrov", {"Sergei Lavrov"}),
@@ -131,6 +132,20 @@ def test_names_not_in_the_article_all_have_a_source(ds, union, surface):
     assert checked >= 15
 
 
+def test_names_a_reference_work_gives_are_in_its_quoted_passage(ds):
+    """Every name and abbreviation taken from a reference page (nm:<slug>) is in the passage recorded."""
+    names = ds.graph(NAMES)
+    checked = 0
+    for x, source in names.subject_objects(ENT.nameSource):
+        quote = names.value(source, ENT.verificationQuote)
+        if not str(source).startswith(NM) or quote is None:
+            continue
+        for name in list(names.objects(x, SKOS.prefLabel)) + list(names.objects(x, SKOS.altLabel)):
+            checked += 1
+            assert str(name) in str(quote), (x, str(name))
+    assert checked >= 20
+
+
 def test_article_surface_forms_stay_with_their_evidence(ds, surface):
     """"Revolutionary Guards" is the article's: it stays in the entity's claim, whose evidence quotes it."""
     claims = ds.graph(URIRef("https://w3id.org/entente/graph/claims"))
@@ -158,7 +173,7 @@ SELECT DISTINCT ?x WHERE {
 @pytest.mark.parametrize("name,slug", [
     ("Islamic Revolutionary Guard Corps", "islamic-revolutionary-guard-corps"), ("IRGC", "islamic-revolutionary-guard-corps"),
     ("Revolutionary Guards", "islamic-revolutionary-guard-corps"), ("Syrian opposition", "syrian-opposition"),
-    ("Syria’s opposition", "syrian-opposition"), ("JCPOA", "iran-nuclear-deal"), ("nuclear deal", "iran-nuclear-deal"),
+    ("Syria’s opposition", "syrian-opposition"), ("JCPOA", "iran-nuclear-deal"), ("nuclear deal", "iran-nuclear-deal"), ("ISIS", "islamic-state"),
     ("Sergey Lavrov", "sergei-lavrov"), ("Sergei Lavrov", "sergei-lavrov")])
 def test_sparql_finds_the_entity_by_any_name(server, name, slug):
     r = requests.get(server.url + "/sparql", params={"query": FIND % name},
