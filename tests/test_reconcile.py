@@ -77,6 +77,7 @@ def test_manifest_validates_and_points_at_this_server(server):
     manifest = r.json()
     check("0.2", "manifest", manifest)
     assert manifest["identifierSpace"] == ID and manifest["schemaSpace"] == ENT
+    assert requests.get(manifest["documentation"], timeout=30).text.startswith("# Exports")
     assert manifest["preview"]["url"].startswith(server.url + "/reconcile/preview?id=")
     assert manifest["suggest"]["entity"] == {"service_url": server.url + "/reconcile", "service_path": "/suggest/entity"}
     assert {t["id"] for t in manifest["defaultTypes"]} >= {ENT + "Person", ENT + "SovereignState"}
@@ -225,6 +226,9 @@ def test_bad_requests_get_400_with_what_and_where(server):
         ({"queries": json.dumps({"q0": {"query": "Iran", "properties": [{"v": "x"}]}})}, "queries.q0.properties[0]"),
         ({"queries": json.dumps({"q0": {}})}, "queries.q0"),
         ({"extend": json.dumps({"ids": "x"})}, "extend"),
+        ({"queries": json.dumps({"q0": {"query": "x" * 301}})}, "queries.q0.query"),
+        ({"queries": json.dumps({"q0": {"query": "Iran", "properties": [{"pid": "p", "v": "v" * 301}]}})},
+         "queries.q0.properties[0].v"),
     ]
     for data, where in cases:
         r = requests.post(server.url + "/reconcile", data=data, headers={"Accept": "application/json"}, timeout=30)

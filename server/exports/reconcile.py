@@ -36,6 +36,8 @@ VERSIONS = ("0.2",)
 DEFAULT_LIMIT = 5
 MAX_LIMIT = 100
 MAX_QUERIES = 500                 # queries in one batch (OpenRefine sends 10 at a time)
+MAX_TEXT = 300                    # characters of a query or a property value (names here are short)
+MAX_CONSTRAINTS = 20              # property constraints in one query
 MATCH_SCORE = 95.0                # an exact name or initials
 PARTIAL_CEILING = 85.0            # what a partial name can score at most
 MIN_SCORE = 45.0                  # candidates below are not returned
@@ -152,6 +154,8 @@ def parse_query(q, where: str) -> Query:
     text = q.get("query", "")
     if not isinstance(text, str):
         raise ReconcileError("'query' must be a string.", where + ".query")
+    if len(text) > MAX_TEXT:
+        raise ReconcileError(f"'query' is {len(text)} characters long; at most {MAX_TEXT}.", where + ".query")
     types = q.get("type") or []
     if isinstance(types, str):
         types = [types]
@@ -164,11 +168,16 @@ def parse_query(q, where: str) -> Query:
     props = q.get("properties") or []
     if not isinstance(props, list):
         raise ReconcileError("'properties' must be a list of {\"pid\": …, \"v\": …}.", where + ".properties")
+    if len(props) > MAX_CONSTRAINTS:
+        raise ReconcileError(f"At most {MAX_CONSTRAINTS} property constraints in a query.", where + ".properties")
     for i, p in enumerate(props):
         if not isinstance(p, dict) or not isinstance(p.get("pid"), str) or "v" not in p:
             raise ReconcileError("Each property constraint needs 'pid' (a property id) and 'v' (a value).",
                                  f"{where}.properties[{i}]")
         values = p["v"] if isinstance(p["v"], list) else [p["v"]]
+        if len(values) > MAX_CONSTRAINTS or any(len(str(v)) > MAX_TEXT for v in values):
+            raise ReconcileError(f"A constraint takes at most {MAX_CONSTRAINTS} values of at most {MAX_TEXT} "
+                                 "characters.", f"{where}.properties[{i}].v")
         constraints.append(Constraint(expand(p["pid"]), values))
     if not text.strip() and not constraints:
         raise ReconcileError("A query needs a 'query' string or at least one property constraint.", where)

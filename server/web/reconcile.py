@@ -78,7 +78,7 @@ def service():
     if request.method == "POST":
         raise BadRequest("Send 'queries' (a JSON batch), 'extend', or 'query'; GET /reconcile gives the manifest.",
                          where="body")
-    return _json(reconcile.manifest(data, public_root(), public_root() + "/#exports"))
+    return _json(reconcile.manifest(data, public_root(), public_root() + "/docs/exports.md"))
 
 
 @bp.route("/reconcile/suggest/<kind>")
