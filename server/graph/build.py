@@ -177,9 +177,13 @@ def write_trig(quads: list[ox.Quad], out: Path) -> int:
     return len(data)
 
 
-def sources_digest() -> str:
-    """SHA-256 over the sources and the pipeline's code: a built dataset is stale when this changes."""
-    digest = hashlib.sha256()
+DEFAULT_LICENSE = "https://creativecommons.org/licenses/by/4.0/"
+
+
+def sources_digest(full_text: bool = True, license: str = DEFAULT_LICENSE) -> str:
+    """SHA-256 over the sources, the pipeline's code and the build's options (full text, licence): a
+    built dataset is stale when this changes."""
+    digest = hashlib.sha256(f"full_text={full_text}\0license={license}\0".encode())
     code = sorted(Path(__file__).resolve().parent.glob("*.py"))
     for path in resources.sources() + code:
         digest.update(f"{path.name}\0".encode())
@@ -192,13 +196,13 @@ def digest_path(out: Path) -> Path:
     return out.with_name(out.name + ".sources")
 
 
-def is_current(out: Path) -> bool:
+def is_current(out: Path, full_text: bool = True, license: str = DEFAULT_LICENSE) -> bool:
     """True when `out` exists and was built from the sources as they are now. A dataset without the
     record (one the user made some other way) counts as current: `entente serve` never overwrites it."""
     if not out.exists():
         return False
     record = digest_path(out)
-    return not record.exists() or record.read_text().strip() == sources_digest()
+    return not record.exists() or record.read_text().strip() == sources_digest(full_text, license)
 
 
 def sources_time() -> datetime.datetime:
@@ -233,8 +237,7 @@ def summary(quads: list[ox.Quad]) -> list[str]:
     return lines
 
 
-def main(out: Path, reason: bool = True, full_text: bool = True,
-         license: str = "https://creativecommons.org/licenses/by/4.0/") -> int:
+def main(out: Path, reason: bool = True, full_text: bool = True, license: str = DEFAULT_LICENSE) -> int:
     """Build the dataset into `out`; 0 on success, 1 on invalid sources, violations or reasoner failure.
     full_text=False publishes the article without its text (validated with it first)."""
     timings = {}
@@ -281,7 +284,7 @@ def main(out: Path, reason: bool = True, full_text: bool = True,
     t = time.perf_counter()
     quads = to_quads(ds)
     size = write_trig(quads, out)
-    digest_path(out).write_text(sources_digest() + "\n")
+    digest_path(out).write_text(sources_digest(full_text, license) + "\n")
     timings["write"] = time.perf_counter() - t
 
     print(f"entente build: wrote {out} ({size:,} bytes)")

@@ -56,11 +56,11 @@ def _prepare(store, settings: Settings) -> None:
     dataset = Path(settings.dataset)
     from ..graph import build
 
-    if not build.is_current(dataset):
+    if not build.is_current(dataset, settings.full_text, settings.license):
         why = "the sources changed since" if dataset.exists() else "no dataset yet at"
         print(f"entente: {why} {dataset}; building it (SHACL and HermiT, about 30 s)", file=sys.stderr, flush=True)
         dataset.parent.mkdir(parents=True, exist_ok=True)
-        if build.main(dataset) != 0:
+        if build.main(dataset, full_text=settings.full_text, license=settings.license) != 0:
             raise SystemExit("entente: the build failed (see above); nothing served")
     loaded = store.load_dataset(dataset)
     print(f"entente: {'loaded' if loaded else 'already loaded'} {dataset}", file=sys.stderr, flush=True)
