@@ -38,7 +38,8 @@ SPEAKING_TIME = {"now": "time-of-jafari-statement-on-russia"}
 ORDER_WORDS = {"After the Arab Spring": "time-after-the-arab-spring",
                "following the nuclear deal": "time-rouhani-outreach-after-the-nuclear-deal",
                "After talks on Syria’s future in Paris": "speech-act-lavrov-on-assads-fate",
-               "After attending a session in October": "time-october-session-before-new-york-talks"}
+               "After attending a session in October": "time-october-session-before-new-york-talks",
+               "Having delivered on his 2013 election pledge": "time-pariah-status-ended-after-the-pledge"}
 
 
 @pytest.fixture(scope="module")
