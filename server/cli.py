@@ -13,6 +13,10 @@ import click
 from .settings import Settings
 
 
+def _comma_list(_ctx, _param, value):
+    return None if value is None else tuple(p.strip() for p in value.split(",") if p.strip())
+
+
 @click.group()
 @click.version_option(package_name="entente")
 def main() -> None:
@@ -53,6 +57,7 @@ def validate(file: Path | None, rdf_format: str | None, article: Path | None) ->
 @click.option("--host", default=None, help="Address to listen on [ENTENTE_HOST].")
 @click.option("--port", type=int, default=None, help="Port [ENTENTE_PORT].")
 @click.option("--workers", type=int, default=None, help="gunicorn worker processes [ENTENTE_WORKERS].")
+@click.option("--threads", type=int, default=None, help="Threads per worker process [ENTENTE_THREADS].")
 @click.option("--data-dir", type=click.Path(file_okay=False, path_type=Path), default=None,
               help="Directory of the persistent store [ENTENTE_DATA_DIR].")
 @click.option("--dataset", type=click.Path(dir_okay=False, path_type=Path), default=None,
@@ -64,13 +69,17 @@ def validate(file: Path | None, rdf_format: str | None, article: Path | None) ->
 @click.option("--max-results", type=int, default=None, help="Row/triple limit [ENTENTE_MAX_RESULTS].")
 @click.option("--public-url", default=None, help="Public URL of the server [ENTENTE_PUBLIC_URL].")
 @click.option("--service-allowlist", default=None,
-              callback=lambda ctx, param, v: None if v is None else tuple(p.strip() for p in v.split(",") if p.strip()),
+              callback=lambda ctx, param, v: _comma_list(ctx, param, v),
               help="SPARQL endpoints SERVICE may call, comma-separated [ENTENTE_SERVICE_ALLOWLIST].")
 @click.option("--service-timeout", type=float, default=None,
               help="Seconds for a query that calls SERVICE [ENTENTE_SERVICE_TIMEOUT].")
 @click.option("--store", "store_url", default=None, metavar="URL",
               help="Run on this SPARQL engine's query endpoint instead of the embedded store [ENTENTE_STORE_URL]; "
                    "see docs/remote-store.md.")
+@click.option("--trusted-hosts", default=None, callback=_comma_list,
+              help="Host names the server answers for [ENTENTE_TRUSTED_HOSTS].")
+@click.option("--trusted-proxies", default=None, callback=_comma_list,
+              help="Reverse proxies whose X-Forwarded-* headers are believed [ENTENTE_TRUSTED_PROXIES].")
 def serve(**options) -> None:
     """Load the dataset into the store (idempotently) and serve it with gunicorn."""
     from .web import serving

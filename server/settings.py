@@ -31,9 +31,24 @@ class Settings:
     workers: int = _setting(2, "gunicorn worker processes.")
     data_dir: Path = _setting(STATE_ROOT / "var" / "store", "Directory of the persistent store.")
     dataset: Path = _setting(STATE_ROOT / "build" / "entente.trig", "Built dataset loaded at start-up.")
+    threads: int = _setting(8, "Threads per worker process (requests one worker answers at once).")
+    request_header_timeout: float = _setting(
+        10.0, "Seconds a client has to send a request's head (line and headers); then 408 and the connection closes."
+    )
+    request_body_timeout: float = _setting(
+        60.0, "Seconds a client has, after the head, to send the body; then 408 and the connection closes."
+    )
     empty: bool = _setting(False, "Start with a scratch store and load nothing (for conformance runs).")
     base_iri: str = _setting("https://w3id.org/entente/", "Base IRI of the data; mapped onto the server's own URL.")
     public_url: str = _setting("", "The server's public URL (default: taken from each request's Host).")
+    trusted_hosts: tuple[str, ...] = _setting(
+        (), "Host names requests may name in Host (comma-separated; '.example.org' takes its subdomains too); "
+            "others get 400. Default: localhost, 127.0.0.1, ::1, the listening address and the public URL's host."
+    )
+    trusted_proxies: tuple[str, ...] = _setting(
+        (), "Addresses or networks of reverse proxies whose X-Forwarded-For/-Proto/-Host are believed "
+            "(comma-separated; default: none)."
+    )
     union_default_graph: bool = _setting(
         True, "Default graph is the union of all named graphs (override per query with ?union-default-graph=false)."
     )
@@ -46,8 +61,15 @@ class Settings:
     max_contribution_triples: int = _setting(
         10000, "Most triples a contribution (or a /validate dry run) may hold (413 beyond); SHACL takes ~3 ms a triple."
     )
+    max_literal_length: int = _setting(
+        100_000, "Longest literal (characters) a contribution or /validate body may hold (413 beyond)."
+    )
+    parse_memory: int = _setting(
+        1024 * 1024 * 1024, "Bytes of memory the child process that parses and validates one body may add (413 beyond)."
+    )
     validation_timeout: float = _setting(
-        30.0, "Seconds SHACL validation of a contribution may run (in a child process, killed at the limit: 503)."
+        30.0, "Seconds parsing, checking and SHACL validation of one body may take in all (in a child process, "
+              "killed at the limit: 503)."
     )
     service_allowlist: tuple[str, ...] = _setting(
         ("https://query.wikidata.org/sparql",), "SPARQL endpoints that SERVICE may call (comma-separated)."
@@ -58,7 +80,12 @@ class Settings:
     maintainer_token: str = _setting("", "Bearer token for maintainers (writes, review).")
     contributor_token: str = _setting("", "Bearer token for contributors.")
     token_file: Path | None = _setting(None, "File of hashed tokens, one 'role sha256-hex' per line.")
-    rate_limit: int = _setting(30, "Contributions a token may send per minute (429 beyond).")
+    rate_limit: int = _setting(
+        30, "Contributions a token (or anonymous dry runs an address, IPv6 by /64) may send per minute (429 beyond)."
+    )
+    anonymous_rate_limit: int = _setting(
+        120, "Anonymous dry runs (/validate) all clients together may send per minute (429 beyond)."
+    )
     license: str = _setting("https://creativecommons.org/licenses/by/4.0/", "Licence of the published data.")
     nanopub_key_file: Path | None = _setting(
         None, "RSA private key (PEM) that signs the nanopublications (trusty URIs); unsigned when unset (docs/exports.md)."

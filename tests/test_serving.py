@@ -40,13 +40,13 @@ def get(strict_server, query=ALL + " LIMIT 40", headers=None, **params):
 
 # --- processes -------------------------------------------------------------------------------------
 
-def test_gunicorn_runs_two_sync_worker_processes(strict_server):
+def test_gunicorn_runs_two_threaded_worker_processes(strict_server):
     children = subprocess.run(["ps", "--ppid", str(strict_server.process.pid), "-o", "pid=,args="],
                               capture_output=True, text=True).stdout.split("\n")
     workers = [line for line in children if "server.cli serve" in line]   # not multiprocessing's helpers
     assert len(workers) == 2
     log = strict_server.log.read_text()
-    assert "Using worker: sync" in log and f"http://127.0.0.1:{strict_server.port}/" in log
+    assert "Using worker: server.web.worker.Worker" in log and f"http://127.0.0.1:{strict_server.port}/" in log
 
 
 # --- CORS ------------------------------------------------------------------------------------------------

@@ -144,7 +144,7 @@ def review_update(cid: str, state: str, *, reviewer: str, role: str, reason: str
 def read(store, cid: str) -> Record | None:
     """The record of one contribution, None if there is none."""
     c = contribution_iri(cid)
-    rows = store.select(f"SELECT ?p ?o WHERE {{ GRAPH <{GRAPH}> {{ <{c}> ?p ?o }} }}")
+    rows = store.select(f"SELECT ?c ?p ?o WHERE {{ GRAPH <{GRAPH}> {{ ?c ?p ?o }} }}", bind={"c": _n(c)})
     if not rows:
         return None
     values: dict[str, list[str]] = {}
@@ -170,18 +170,20 @@ def read(store, cid: str) -> Record | None:
 def list_ids(store, state: str | None = None, limit: int = 50, offset: int = 0) -> tuple[list[str], int]:
     """Contribution ids, newest first, and how many there are in all (with the state filter)."""
     where = f"GRAPH <{GRAPH}> {{ ?c a <{ENT}Contribution> ; <{PROV}generatedAtTime> ?t"
-    where += f" ; <{ENT}state> <{STATES[state]}> }}" if state else " }"
-    total = store.select(f"SELECT (COUNT(DISTINCT ?c) AS ?n) WHERE {{ {where} }}")
+    where += f" ; <{ENT}state> ?state }}" if state else " }"
+    bind = {"state": _n(STATES[state])} if state else None
+    # (a substituted variable must be projected: ?state is grouped by when there is one)
+    total = store.select(f"SELECT (COUNT(DISTINCT ?c) AS ?n){' ?state' if state else ''} WHERE {{ {where} }}"
+                         f"{' GROUP BY ?state' if state else ''}", bind=bind)
     count = int(total[0]["n"].value) if total else 0
-    rows = store.select(f"SELECT DISTINCT ?c ?t WHERE {{ {where} }} ORDER BY DESC(?t) ?c "
-                        f"LIMIT {int(limit)} OFFSET {int(offset)}")
+    rows = store.select(f"SELECT DISTINCT ?c ?t{' ?state' if state else ''} WHERE {{ {where} }} ORDER BY DESC(?t) ?c "
+                        f"LIMIT {int(limit)} OFFSET {int(offset)}", bind=bind)
     return [row["c"].value[len(iris.CONTRIBUTION):] for row in rows], count
 
 
 def record_graph(store, cid: str) -> list[ox.Quad]:
     """The record as quads in graph:contributions (with its agents), for RDF answers."""
-    c = contribution_iri(cid)
     triples = store.construct(
-        f"CONSTRUCT {{ <{c}> ?p ?o . ?a ?ap ?ao }} WHERE {{ GRAPH <{GRAPH}> {{ {{ <{c}> ?p ?o }} UNION "
-        f"{{ <{c}> <{PROV}wasAttributedTo>|<{ENT}reviewedBy> ?a . ?a ?ap ?ao }} }} }}")
+        f"CONSTRUCT {{ ?c ?p ?o . ?a ?ap ?ao }} WHERE {{ GRAPH <{GRAPH}> {{ {{ ?c ?p ?o }} UNION "
+        f"{{ ?c <{PROV}wasAttributedTo>|<{ENT}reviewedBy> ?a . ?a ?ap ?ao }} }} }}", bind={"c": _n(contribution_iri(cid))})
     return [ox.Quad(t.subject, t.predicate, t.object, _n(GRAPH)) for t in triples]

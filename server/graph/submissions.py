@@ -11,8 +11,10 @@ Rules (422, with the reason), besides the SHACL shapes: named graphs lie inside 
 never the article's graphs (graph:…, claim:…) nor another contribution's; no triple has an ontology
 term (ent:…, the ontology IRI) or one of the article's claims, spans, sentences or graphs as subject.
 
-Parsing never fetches anything: a JSON-LD `@context` or `@import` that names a URL, and an RDF/XML
-document type or entity that points outside the document, are refused before rdflib sees them.
+Parsing never fetches anything: a JSON-LD `@context` or `@import` that names a URL is refused before
+rdflib sees it, and so is any RDF/XML document type or entity declaration (internal entities expand:
+a 1 kB "billion laughs" becomes gigabytes). `examine` (parse, rules, SHACL) is what the web layer runs,
+in a child process with a deadline and a memory limit (server/children.py).
 
 Pending data lives in `<data_dir>/contributions/<id>.<ext>`, exactly the bytes sent, written with
 temp file + fsync + rename + fsync(dir) before the record is written and 201 is sent.
@@ -28,6 +30,7 @@ import re
 import secrets
 import time
 from contextlib import contextmanager
+from dataclasses import dataclass
 from pathlib import Path
 from xml.sax import SAXParseException
 
@@ -44,7 +47,7 @@ from ..formats import Format
 from .provenance import contribution_iri
 
 PLACEHOLDER = iris.CONTRIBUTION + "new"
-ID_PATTERN = re.compile(r"^[0-9]{8}T[0-9]{6}Z-[0-9a-f]{8}$")
+ID_PATTERN = re.compile(r"[0-9]{8}T[0-9]{6}Z-[0-9a-f]{8}")
 ONTOLOGY_TERMS = (iris.ENT,)
 ONTOLOGY_DOCUMENTS = (iris.ONTOLOGY, iris.ONTOLOGY_VERSION)
 ARTICLE_NAMESPACES = {iris.CLAIM: "claim", iris.SPAN: "span", iris.SENTENCE: "sentence", iris.GRAPH: "graph"}
@@ -55,7 +58,8 @@ def new_id() -> str:
 
 
 def valid_id(cid: str) -> bool:
-    return bool(ID_PATTERN.match(cid))
+    """The whole id has the pattern (fullmatch: `$` alone would let a trailing newline through)."""
+    return bool(ID_PATTERN.fullmatch(cid))
 
 
 def sha256_hex(body: bytes) -> str:
@@ -83,9 +87,10 @@ class _CappedMemory(Memory):
         super().add(triple, context, quoted)
 
 
-def parse(body: bytes, fmt: Format, cid: str, max_triples: int | None = None) -> rdflib.Dataset:
+def parse(body: bytes, fmt: Format, cid: str, max_triples: int | None = None,
+          max_literal: int | None = None) -> rdflib.Dataset:
     """The body as a Dataset (default graph = rdflib's default), placeholder IRIs rewritten to `cid`.
-    More than `max_triples` triples: PayloadTooLarge (413), found while parsing."""
+    More than `max_triples` triples, or a literal longer than `max_literal` characters: PayloadTooLarge (413)."""
     refuse_remote_references(body, fmt)
     base = contribution_iri(cid)
     ds = rdflib.Dataset(store=_CappedMemory(max_triples)) if max_triples is not None else rdflib.Dataset()
@@ -105,6 +110,8 @@ def parse(body: bytes, fmt: Format, cid: str, max_triples: int | None = None) ->
         raise BadRequest(f"The {fmt.name} body does not parse: {parser_message(e)}",
                          where=error_location(e, body, fmt)) from e
     ds = _rewrite_placeholder(ds, base)
+    if max_literal is not None:
+        _check_literals(ds, max_literal)
     try:
         to_quads(ds, cid)
     except ValueError as e:   # rdflib lets some malformed IRIs and language tags through; the store would not
@@ -119,6 +126,14 @@ def parse_file(path: Path, rdf_format: str | None = None) -> rdflib.Dataset:
         raise BadRequest(f"unknown RDF format {rdf_format or path.suffix!r}; "
                          "use --format turtle|ntriples|rdfxml|jsonld|trig|nquads")
     return parse(path.read_bytes(), fmt, "new")
+
+
+def _check_literals(ds: rdflib.Dataset, limit: int) -> None:
+    for s, p, o, _ in ds.quads((None, None, None, None)):
+        if isinstance(o, rdflib.Literal) and len(o) > limit:
+            raise PayloadTooLarge(f"A literal of {len(o)} characters (object of <{s}> <{p}>) is longer than this "
+                                  f"server accepts ({limit}, ENTENTE_MAX_LITERAL_LENGTH). Link to long texts instead.",
+                                  where={"subject": str(s), "predicate": str(p), "limit": limit})
 
 
 def _too_deep(fmt: Format) -> BadRequest:
@@ -162,7 +177,18 @@ def error_location(error: Exception, body: bytes, fmt: Format) -> dict | None:
     return None
 
 
-_REMOTE_XML = re.compile(rb"<!(DOCTYPE|ENTITY)[^>]*\b(SYSTEM|PUBLIC)\b", re.IGNORECASE)
+_XML_DECLARATION = re.compile(rb"<!(DOCTYPE|ENTITY)\b")
+
+
+def refuse_xml_declarations(body: bytes) -> None:
+    """Refuse an RDF/XML body with a document type or entity declaration (expansion bombs, external files)."""
+    match = _XML_DECLARATION.search(body)
+    if match:
+        line = body[:match.start()].count(b"\n") + 1
+        raise BadRequest(f"RDF/XML with a <!{match.group(1).decode()}> declaration is refused: an internal entity "
+                         "can expand to gigabytes, an external DTD or entity names files and URLs. Write the IRIs "
+                         "and text out in full.",
+                         where={"line": line})
 
 
 def refuse_remote_references(body: bytes, fmt: Format) -> None:
@@ -177,17 +203,14 @@ def refuse_remote_references(body: bytes, fmt: Format) -> None:
             raise BadRequest(f"The JSON-LD body is not JSON: {e.msg}", where={"line": e.lineno, "column": e.colno})
         except UnicodeDecodeError as e:
             raise BadRequest(f"The body is not UTF-8: {e.reason} at byte {e.start}.", where={"byte": e.start})
+        except ValueError as e:          # a number of more than 4,300 digits (Python's int limit)
+            raise BadRequest(f"The JSON-LD body cannot be read: {e}.") from None
         if remote:
             raise BadRequest(f"JSON-LD contexts must be inline; this server never fetches a remote @context "
                              f"or @import ({remote!r}). Put the context object in the document.",
                              where={"@context": remote})
     elif fmt.name == "rdfxml":
-        match = _REMOTE_XML.search(body)
-        if match:
-            line = body[:match.start()].count(b"\n") + 1
-            raise BadRequest("RDF/XML with an external DTD or entity is refused: this server never reads "
-                             "files or URLs named in a document. Use internal entities or full IRIs.",
-                             where={"line": line})
+        refuse_xml_declarations(body)
 
 
 def _remote_contexts(node) -> str | None:
@@ -281,6 +304,29 @@ def _check_subject(s, p, o, base: str) -> None:
     if iri.startswith(iris.CONTRIBUTION) and not _under(iri, base):
         raise Unprocessable(f"The contribution describes <{iri}>, which belongs to another contribution.",
                             where=where)
+
+
+# --- all of it, for the web layer ----------------------------------------------------------------
+
+@dataclass
+class Examined:
+    """What a request needs from a parsed, checked and validated body (small enough to leave the child)."""
+    report: object                  # validation.Report
+    graphs: list[str]
+    triples: int
+    quads: list | None = None       # the store quads, when asked for (acceptance)
+
+
+def examine(body: bytes, fmt: Format, cid: str, *, max_triples: int | None = None, max_literal: int | None = None,
+            with_quads: bool = False) -> Examined:
+    """Parse the body, check Entente's rules, validate with SHACL: meant to run in children.run (a deadline
+    and a memory limit for all three; rdflib and pySHACL cannot be interrupted)."""
+    from . import validation
+
+    ds = parse(body, fmt, cid, max_triples=max_triples, max_literal=max_literal)
+    check_rules(ds, cid)
+    report = validation.validate(ds, with_ontology=True)
+    return Examined(report, graph_names(ds, cid), triple_count(ds), to_quads(ds, cid) if with_quads else None)
 
 
 # --- SHACL ------------------------------------------------------------------------------------

@@ -14,15 +14,10 @@ another text then breaks the at-most-one-text rule).
 
 from __future__ import annotations
 
-import contextlib
 import functools
 import hashlib
-import gc
-import multiprocessing
-import os
-import signal
-import stat
 import sys
+import threading
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -32,7 +27,7 @@ from rdflib import BNode, Literal, URIRef
 from rdflib.namespace import OWL, RDF, SH, NamespaceManager
 from rdflib.plugins.sparql import prepareQuery
 
-from .. import formats
+from .. import children, formats
 
 from . import iris
 from .. import resources
@@ -265,61 +260,35 @@ def validate(data: rdflib.Dataset | rdflib.Graph, *, with_ontology: bool = True,
                   shapes=shape_count(shapes), graph=results_graph)
 
 
-class TimedOut(Exception):
-    """Validation ran past its time limit; the process doing it was killed."""
-
-    def __init__(self, seconds: float):
-        super().__init__(f"validation ran longer than {seconds:g} s")
-        self.seconds = seconds
+TimedOut = children.TimedOut       # validation ran past its time limit; the process doing it was killed
 
 
 def validate_within(data: rdflib.Dataset | rdflib.Graph, timeout: float, **options) -> Report:
     """`validate(data, **options)` in a child forked for it, killed after `timeout` seconds (TimedOut).
 
-    pySHACL cannot be interrupted, and a worker stuck in it is killed by gunicorn with a bare 500; a
-    killed child costs nothing. The child inherits the loaded shapes, ontology and prepared queries
-    (warmed here once per process), so the fork adds milliseconds, not the seconds of a cold start."""
-    _warm()
-    receive, send = multiprocessing.Pipe(duplex=False)
-    gc.freeze()                  # the child's collector leaves the inherited heap alone: no copy-on-write
-    pid = os.fork()
-    if pid != 0:
-        gc.unfreeze()
-    if pid == 0:                                  # child: never returns into the server's code
-        try:
-            receive.close()
-            _detach(keep=send.fileno())
-            try:
-                outcome = ("ok", validate(data, **options))
-            except BaseException as e:            # noqa: BLE001 - reported to the parent, which raises
-                outcome = ("error", f"{type(e).__name__}: {e}")
-            send.send(outcome)
-        finally:
-            os._exit(0)
-    send.close()
+    pySHACL cannot be interrupted; a killed child costs nothing. The child inherits the loaded shapes,
+    ontology and prepared queries (warmed here once per process), so the fork adds milliseconds, not
+    the seconds of a cold start."""
+    warm()
     try:
-        if not receive.poll(timeout):
-            raise TimedOut(timeout)
-        try:
-            status, value = receive.recv()
-        except EOFError:
-            raise RuntimeError("the validation process died without a report") from None
-    finally:
-        with contextlib.suppress(ProcessLookupError):
-            os.kill(pid, signal.SIGKILL)
-        with contextlib.suppress(ChildProcessError):
-            os.waitpid(pid, 0)
-        receive.close()
-    if status != "ok":
-        raise RuntimeError(f"validation failed: {value}")
-    return value
+        return children.run(validate, data, timeout=timeout, **options)
+    except children.Failed as e:
+        raise RuntimeError(f"validation failed: {e}") from None
 
 
-@functools.lru_cache(maxsize=1)
-def _warm() -> None:
+_WARM_LOCK = threading.Lock()
+_warmed = False
+
+
+def warm() -> None:
     """Load shapes, ontology and article, and prepare the shapes' SPARQL, in this process: a child
-    forked afterwards starts warm (cold, the first validation takes ~1 s longer)."""
-    validate(rdflib.Graph().parse(data=_WARM_UP, format="turtle"), with_ontology=True)
+    forked afterwards starts warm (cold, the first validation takes ~1 s longer). Under a lock: rdflib's
+    SPARQL parser is not thread-safe, and this is the only validation that runs in a worker's threads."""
+    global _warmed
+    with _WARM_LOCK:
+        if not _warmed:
+            validate(rdflib.Graph().parse(data=_WARM_UP, format="turtle"), with_ontology=True)
+            _warmed = True
 
 
 _WARM_UP = f"""@prefix ent: <{iris.ENT}> . @prefix nif: <{iris.PREFIXES["nif"]}> .
@@ -330,21 +299,6 @@ _WARM_UP = f"""@prefix ent: <{iris.ENT}> . @prefix nif: <{iris.PREFIXES["nif"]}>
   nif:beginIndex "0"^^xsd:nonNegativeInteger ; nif:endIndex "1"^^xsd:nonNegativeInteger .
 <urn:x:a> a ent:Person ; rdfs:label "a" .
 """
-
-
-def _detach(keep: int) -> None:
-    """In a forked child: default signal handlers (not gunicorn's), and close inherited sockets (the
-    listener, the client's connection) so that a connection ends when the worker closes it."""
-    for sig in (signal.SIGTERM, signal.SIGINT, signal.SIGQUIT, signal.SIGHUP, signal.SIGUSR1, signal.SIGUSR2,
-                signal.SIGWINCH, signal.SIGCHLD):
-        signal.signal(sig, signal.SIG_DFL)
-    for name in os.listdir("/proc/self/fd"):
-        fd = int(name)
-        if fd == keep:
-            continue
-        with contextlib.suppress(OSError):
-            if stat.S_ISSOCK(os.fstat(fd).st_mode):
-                os.close(fd)
 
 
 class _CachingGraph(rdflib.Graph):

@@ -4,7 +4,9 @@ API (stable):
     Store(settings)                              open (or create) the persistent store under settings.data_dir
     store.version -> str                         changes on every write (ETag, caches)
     store.last_modified -> float                 POSIX time of the last write
-    store.select(q, **ds) -> list[dict[str, Term]]       rows as {var: pyoxigraph term}; raises on >max_results
+    store.select(q, bind=None, **ds) -> list[dict[str, Term]]   rows as {var: pyoxigraph term}; raises on >max_results;
+        bind={"x": term} has the engine substitute ?x (select, ask and construct): request values never
+        go into query text
     store.ask(q, **ds) -> bool
     store.construct(q, **ds) -> list[Triple]             CONSTRUCT / DESCRIBE
     store.query_serialized(q, fmt, **ds) -> (kind, bytes)   for /sparql: forked, hard timeout, result limit.
@@ -55,15 +57,20 @@ import logging
 import multiprocessing
 import os
 import re
+import resource
 import secrets
 import shutil
 import signal
+import threading
 import time
 from pathlib import Path
 
 import pyoxigraph as ox
+import rdflib.plugins.sparql.algebra  # noqa: F401 — loaded here, so the children that check updates start warm
+import rdflib.plugins.sparql.parser  # noqa: F401
 
-from ..errors import BadGateway, BadRequest, EntenteError, ResultTooLarge, ServiceUnavailable
+from .. import children
+from ..errors import BadGateway, BadRequest, EntenteError, PayloadTooLarge, ResultTooLarge, ServiceUnavailable
 from ..formats import Format
 from ..settings import Settings
 from .sparql_text import check_nesting, has_dataset_clause, top_level_keywords
@@ -83,6 +90,8 @@ class Store:
         self._reader_key = None
         self._reader_lock_fd: int | None = None
         self._meta: dict = {}
+        self._lock = threading.RLock()           # worker threads share the snapshot and the query processes
+        self._idle: list[_QueryProcess] = []     # query processes not running a query
         if not (self.root / "VERSION").exists():
             self._write("init", None)
 
@@ -99,6 +108,10 @@ class Store:
 
     def _snapshot(self) -> ox.Store:
         """The read-only store of the current snapshot, reopened when another process has written."""
+        with self._lock:
+            return self._open_snapshot()
+
+    def _open_snapshot(self) -> ox.Store:
         version_file = self.root / "VERSION"
         for _attempt in range(20):
             st = version_file.stat()
@@ -122,9 +135,11 @@ class Store:
         raise ServiceUnavailable("The store is being rewritten; try again in a moment.")
 
     # --- reads (in-process) ----------------------------------------------------------------------
-    def _query(self, q: str, **ds):
+    def _query(self, q: str, bind: dict | None = None, **ds):
+        """`bind`: {variable name: pyoxigraph term}, substituted by the engine (values never enter the text)."""
+        substitutions = {ox.Variable(k): v for k, v in bind.items()} if bind else None
         try:
-            return self._snapshot().query(q, **_dataset_kwargs(self.settings, q, **ds))
+            return self._snapshot().query(q, substitutions=substitutions, **_dataset_kwargs(self.settings, q, **ds))
         except SyntaxError as e:
             raise _syntax_error("SPARQL syntax error", e) from e
 
@@ -187,7 +202,8 @@ class Store:
         timeout = self.settings.query_timeout
         if "service" in q.lower():
             timeout = min(timeout, self.settings.service_timeout)
-        self._snapshot()
+        with self._lock:
+            reader, version = self._open_snapshot(), self._meta["version"]
         choices = {}
         for kind in ("results", "boolean", "graph"):   # the format for each kind of answer, or why none
             try:
@@ -196,20 +212,21 @@ class Store:
                 choices[kind] = _error_to_json(e)
         request = (q, _dataset_kwargs(self.settings, q, **ds), choices, self.settings.max_results,
                    tuple(self.settings.service_allowlist))
-        helper = self._query_process()
+        helper = self._take_query_process(reader, version)
         try:
             out = helper.run(request, timeout)
         except TimeoutError:
-            self._stop_query_process()
+            helper.stop()
             raise ServiceUnavailable(
                 f"The query ran longer than {timeout:g} s, the server's time limit "
                 f"({'ENTENTE_QUERY_TIMEOUT' if timeout == self.settings.query_timeout else 'ENTENTE_SERVICE_TIMEOUT'}), "
                 f"and was stopped. Make it more selective or add a LIMIT.") from None
         except (EOFError, OSError):
-            status = self._stop_query_process()
+            status = helper.stop()
             if status is not None and os.WIFSIGNALED(status) and os.WTERMSIG(status) in _CRASH_SIGNALS:
                 raise BadRequest(_TOO_COMPLEX.format(what="query")) from None
             raise EntenteError("The query process ended without an answer.") from None
+        self._give_back(helper)
         if out[:1] == b"1":
             raise _error_from_json(json.loads(out[1:]))
         if out[:1] != b"0":
@@ -218,23 +235,39 @@ class Store:
         kind, _, data = out[1:].partition(b"\n")
         return kind.decode(), data
 
-    def _query_process(self) -> "_QueryProcess":
-        """The live query process forked from the current snapshot (a new one after a write)."""
-        version = self._meta["version"]
-        helper = getattr(self, "_helper", None)
-        if helper is not None and (helper.version != version or helper.pid_owner != os.getpid()):
-            self._stop_query_process()
+    def _take_query_process(self, reader, version: str) -> "_QueryProcess":
+        """An idle query process forked from the current snapshot, or a new one. Each runs one query at a
+        time, so a worker's threads each get their own; those of an older snapshot are stopped."""
+        stale = []
+        with self._lock:
             helper = None
-        if helper is None:
-            helper = self._helper = _QueryProcess(self._reader, version)
+            while self._idle:
+                candidate = self._idle.pop()
+                if candidate.version == version and candidate.pid_owner == os.getpid():
+                    helper = candidate
+                    break
+                stale.append(candidate)
+            stale += [h for h in self._idle if h.version != version or h.pid_owner != os.getpid()]
+            self._idle = [h for h in self._idle if h not in stale]
+            if helper is None:
+                helper = _QueryProcess(reader, version)
+        for old in stale:
+            old.stop()
         return helper
 
-    def _stop_query_process(self) -> int | None:
-        """Stop the query process; its wait status (None if there was none)."""
-        helper, self._helper = getattr(self, "_helper", None), None
-        if helper is not None:
-            return helper.stop()
-        return None
+    def _give_back(self, helper: "_QueryProcess") -> None:
+        with self._lock:
+            if helper.version == self._meta.get("version") and len(self._idle) < max(1, self.settings.threads):
+                self._idle.append(helper)
+                return
+        helper.stop()
+
+    def _stop_query_process(self) -> None:
+        """Stop every idle query process (running ones are stopped by the thread that waits on them)."""
+        with self._lock:
+            idle, self._idle = self._idle, []
+        for helper in idle:
+            helper.stop()
 
     def __del__(self):
         try:
@@ -244,11 +277,29 @@ class Store:
 
     # --- writes (separate process, one transaction each) ---------------------------------------
     def update(self, u: str, base_iri: str | None = None, **_ds) -> None:
-        """A user's SPARQL Update: killed (and nothing written) when it has held the write lock for
-        query_timeout seconds."""
+        """A user's SPARQL Update: checked (LOAD, SERVICE) on its parsed form in a child process under the
+        time limit, then killed (and nothing written) when it has held the write lock for query_timeout seconds."""
         check_nesting(u)
-        check_update(u, self.settings.service_allowlist)
-        self._write("update", {"update": u, "base_iri": base_iri}, timeout=self.settings.query_timeout)
+        timeout = self.settings.query_timeout
+        try:
+            # the engine's own parse first (syntax errors with their position, too-deep nesting), then
+            # the decision on LOAD and SERVICE from the parsed form
+            children.run(engine_syntax_check, u, timeout=timeout, memory=self.settings.parse_memory)
+            children.run(check_update, u, tuple(self.settings.service_allowlist), timeout=timeout,
+                         memory=self.settings.parse_memory)
+        except children.TimedOut:
+            raise ServiceUnavailable(f"Checking the update took longer than {timeout:g} s, the server's time limit "
+                                     "(ENTENTE_QUERY_TIMEOUT); nothing was written. Send it in smaller parts.") from None
+        except (children.OutOfMemory, children.Crashed):
+            raise BadRequest(_TOO_COMPLEX.format(what="update") + " Nothing was written.") from None
+        except children.Failed as e:
+            log.error("checking an update failed: %s", e)
+            raise EntenteError("The update could not be checked and was not run; the error has been logged.") from None
+        self._write("update", {"update": u, "base_iri": base_iri}, timeout=timeout)
+
+    def update_built(self, u: str) -> None:
+        """An update the server built itself from pyoxigraph terms (no request text in it): not checked."""
+        self._write("update", {"update": u, "base_iri": None}, timeout=self.settings.query_timeout)
 
     def write(self, quads_to_add, graphs_to_drop=(), graphs_to_create=()) -> None:
         """Drop graphs, create (empty) graphs and add quads, in one transaction; durable on return."""
@@ -283,8 +334,34 @@ class Store:
         return result
 
 
-def parse_rdf(data: bytes, fmt: Format, base_iri: str | None = None) -> list:
-    """The triples of an RDF document (for the Graph Store Protocol); BadRequest with line/column."""
+_XML_DECLARATION = re.compile(rb"<!(DOCTYPE|ENTITY)\b")
+
+
+def parse_rdf(data: bytes, fmt: Format, base_iri: str | None = None, *, timeout: float | None = None,
+              memory: int | None = None) -> list:
+    """The triples of an RDF document (for the Graph Store Protocol); BadRequest with line/column.
+
+    With a `timeout`, parsed in a child process (server/children.py) killed at the limit (503) or past
+    `memory` bytes (413). RDF/XML with a document type or entity declaration is refused: pyoxigraph
+    expands internal entities, and a 51 kB body became 20 MB in the store."""
+    match = _XML_DECLARATION.search(data) if fmt.name == "rdfxml" else None
+    if match:
+        raise BadRequest(f"RDF/XML with a <!{match.group(1).decode()}> declaration is refused: an internal entity can "
+                         "expand to gigabytes, an external DTD or entity names files and URLs. Write the IRIs and "
+                         "text out in full.", where={"line": data[:match.start()].count(b"\n") + 1})
+    if timeout is None:
+        return _parse_triples(data, fmt, base_iri)
+    try:
+        return children.run(_parse_triples, data, fmt, base_iri, timeout=timeout, memory=memory)
+    except children.TimedOut:
+        raise ServiceUnavailable(f"Parsing the body took longer than {timeout:g} s, the server's time limit "
+                                 "(ENTENTE_QUERY_TIMEOUT); nothing was written.") from None
+    except children.OutOfMemory:
+        raise PayloadTooLarge(f"Parsing the body needed more than {memory} bytes of memory, the server's limit "
+                              "(ENTENTE_PARSE_MEMORY); nothing was written.") from None
+
+
+def _parse_triples(data: bytes, fmt: Format, base_iri: str | None) -> list:
     try:
         return [q.triple for q in ox.parse(data, format=fmt.oxigraph, base_iri=base_iri)]
     except SyntaxError as e:
@@ -412,10 +489,7 @@ class _QueryProcess:
         if pid == 0:                                 # child: never returns into the server's code
             try:
                 parent_end.close()
-                _close_sockets(keep=child_end.fileno())
-                for sig in (signal.SIGTERM, signal.SIGINT, signal.SIGQUIT, signal.SIGHUP, signal.SIGUSR1,
-                            signal.SIGUSR2, signal.SIGWINCH, signal.SIGCHLD):
-                    signal.signal(sig, signal.SIG_DFL)
+                children.become_child(keep=child_end.fileno())     # dies with the worker (its thread)
                 _serve_queries(reader, child_end)
             finally:
                 os._exit(0)
@@ -448,22 +522,6 @@ _CRASH_SIGNALS = {signal.SIGSEGV, signal.SIGBUS, signal.SIGABRT, signal.SIGILL}
 _TOO_COMPLEX = ("The {what} is too long or too deeply nested for the engine (it ran out of stack): chains of "
                 "thousands of ||, &&, +, UNION, OPTIONAL, MINUS, BIND, property-path steps or triple patterns "
                 "do this. Split it into smaller requests, or use VALUES for long lists of alternatives.")
-
-
-def _close_sockets(keep: int) -> None:
-    """Close the sockets a forked query process inherited (gunicorn's listener, the client connection
-    of the request being served), so that a connection ends when the worker closes it."""
-    import stat
-
-    for name in os.listdir("/proc/self/fd"):
-        fd = int(name)
-        if fd == keep:
-            continue
-        try:
-            if stat.S_ISSOCK(os.fstat(fd).st_mode):
-                os.close(fd)
-        except OSError:
-            pass
 
 
 def _serve_queries(reader, conn) -> None:
@@ -536,25 +594,50 @@ def check_federation(q: str, allowlist) -> list[str]:
 
 
 def check_update(u: str, allowlist) -> None:
-    """Refuse LOAD (it would fetch a URL) and SERVICE targets off the allowlist in an update.
+    """Refuse LOAD (it would fetch a URL) and SERVICE targets off the allowlist, decided on the parsed update.
 
-    LOAD is always a top-level keyword, so the lexer of sparql_text finds it whatever else the update
-    holds; SERVICE clauses are found with rdflib's parser, as in queries."""
-    for word, offset in top_level_keywords(u):
-        if word == "LOAD":
-            raise BadRequest("LOAD is refused: this server never fetches data from URLs. Send the data with "
-                             "INSERT DATA or the Graph Store Protocol (/store).", where={"offset": offset})
-    if "service" not in u.lower():
-        return
+    A lexer's view of the text can be fooled (a triple-quoted string ending in an escaped quote, a
+    prefixed name glued to a string or to a comment holding `{` once hid a LOAD from it), so the update
+    is parsed with rdflib's SPARQL Update parser and its operations are looked at; an update that parser
+    cannot read is refused, not run. Meant to run in a child process (children.run): rdflib's parser is
+    slow on long texts and not thread-safe."""
     from rdflib.plugins.sparql.algebra import translateUpdate, traverse
     from rdflib.plugins.sparql.parser import parseUpdate
 
+    for word, offset in top_level_keywords(u):          # the quick answer, with a position
+        if word == "LOAD":
+            raise BadRequest(_NO_LOAD, where={"offset": offset})
     try:
         update = translateUpdate(parseUpdate(u))
     except Exception as e:  # noqa: BLE001 — an update we cannot check is refused, not run
-        raise BadRequest(f"The update mentions SERVICE but could not be checked against the SERVICE "
-                         f"allowlist: {e}") from e
+        message = " ".join(str(e).split())[:300]
+        raise BadRequest(f"The update could not be parsed to check it for LOAD and SERVICE, so it was not run: "
+                         f"{message}. (This server checks updates with rdflib's SPARQL 1.1 parser.)") from None
+    for operation in update.algebra:
+        if getattr(operation, "name", None) == "Load":
+            raise BadRequest(_NO_LOAD)
     _services(update.algebra, traverse, allowlist)
+
+
+def engine_syntax_check(u: str) -> None:
+    """Raise the engine's own syntax error (with its line and column) if it finds one in `u`. ONLY IN A CHILD.
+
+    Only pyoxigraph's update() reports its parse errors, and it runs what it parses: so it runs here on an
+    empty in-memory store, in a child process that has first lost the right to open any file descriptor
+    (RLIMIT_NOFILE 0), so that nothing it runs (LOAD, SERVICE) can open a socket or a file. A text too
+    deeply nested for the engine crashes this child, not the writer."""
+    _soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
+    resource.setrlimit(resource.RLIMIT_NOFILE, (0, hard))
+    try:
+        ox.Store().update(u)
+    except SyntaxError as e:
+        raise _syntax_error("SPARQL Update syntax error", e) from None
+    except Exception:  # noqa: BLE001 — anything else: the caller's refusal stands
+        return
+
+
+_NO_LOAD = ("LOAD is refused: this server never fetches data from URLs. Send the data with INSERT DATA or the "
+            "Graph Store Protocol (/store).")
 
 
 def _services(algebra, traverse, allowlist) -> list[str]:

@@ -16,7 +16,7 @@ def create_app(settings: Settings | None = None) -> Flask:
 
     from .. import errors, store
 
-    from . import headers
+    from . import headers, hosts
 
     store.init_app(app, settings)
     from ..store.answers import AnswerCache
@@ -33,4 +33,5 @@ def create_app(settings: Settings | None = None) -> Flask:
     app.register_blueprint(contributions.bp)
     app.register_blueprint(reconcile.bp)
     app.register_blueprint(exports.bp)
+    hosts.init_app(app, settings)
     return app

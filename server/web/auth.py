@@ -150,9 +150,11 @@ class RateLimiter:
         db.execute("PRAGMA journal_mode=WAL")
         return db
 
-    def hit(self, key: str, now: float | None = None) -> None:
-        """Count one hit for `key`; raises TooManyRequests (429, Retry-After) past the limit."""
-        if self.per_minute <= 0:
+    def hit(self, key: str, now: float | None = None, per_minute: int | None = None, what: str = "with this token") -> None:
+        """Count one hit for `key`; raises TooManyRequests (429, Retry-After) past the limit
+        (`per_minute`, default the limiter's own)."""
+        per_minute = self.per_minute if per_minute is None else per_minute
+        if per_minute <= 0:
             return
         now = time.time() if now is None else now
         db = self._connect()
@@ -160,10 +162,10 @@ class RateLimiter:
             db.execute("BEGIN IMMEDIATE")
             db.execute("DELETE FROM hit_log WHERE key = ? AND at <= ?", (key, now - self.WINDOW))
             count, oldest = db.execute("SELECT COUNT(*), MIN(at) FROM hit_log WHERE key = ?", (key,)).fetchone()
-            if count >= self.per_minute:
+            if count >= per_minute:
                 db.execute("COMMIT")
                 retry = max(1, math.ceil(oldest + self.WINDOW - now))
-                raise TooManyRequests(f"More than {self.per_minute} requests a minute with this token; "
+                raise TooManyRequests(f"More than {per_minute} requests a minute {what}; "
                                       f"try again in {retry} s.", headers={"Retry-After": str(retry)})
             db.execute("INSERT INTO hit_log (key, at) VALUES (?, ?)", (key, now))
             db.execute("COMMIT")
@@ -208,10 +210,31 @@ def writes_enabled() -> dict[str, bool]:
     return {"contributions": tokens.enables("contributor"), "review_and_updates": tokens.enables("maintainer")}
 
 
+def address_key(address: str | None) -> str:
+    """The rate-limit key of a client address: IPv4 as it is, IPv6 by its /64 (one site or host may hold a
+    whole /64, and rotating addresses inside it must not multiply its allowance)."""
+    import ipaddress
+
+    try:
+        ip = ipaddress.ip_address(address or "")
+    except ValueError:
+        return "address:" + (address or "unknown")
+    if isinstance(ip, ipaddress.IPv6Address):
+        if ip.ipv4_mapped is not None:
+            return f"address:{ip.ipv4_mapped}"
+        return f"address:{ipaddress.IPv6Network((ip, 64), strict=False)}"
+    return f"address:{ip}"
+
+
 def limit_anonymous(address: str | None) -> None:
-    """Rate-limit a request without a token (e.g. a dry run) by the client's address; 429 past the limit."""
+    """Rate-limit a request without a token (e.g. a dry run): by the client's address (IPv6 by /64), and all
+    anonymous requests together under settings.anonymous_rate_limit; 429 past either."""
+    from flask import current_app
+
     _, limiter = _app_state()
-    limiter.hit("address:" + (address or "unknown"))
+    limiter.hit(address_key(address), what="from this address")
+    limiter.hit("anonymous:all", per_minute=current_app.config["ENTENTE"].anonymous_rate_limit,
+                what="from all clients without a token together (this server's ceiling)")
 
 
 def require(*roles: str, rate_limited: bool = False):

@@ -17,7 +17,7 @@ from flask import Blueprint, Response, current_app, render_template_string, requ
 from . import auth, negotiation, urls
 from .urls import public_root, settings
 
-from .. import formats
+from .. import children, formats
 
 from ..graph import iris, provenance, submissions, validation
 from ..errors import BadRequest, Conflict, EntenteError, NotFound, PayloadTooLarge, ServiceUnavailable, \
@@ -87,29 +87,42 @@ def _read_body() -> bytes:
     return b"".join(chunks)
 
 
-def _parse_request(cid: str):
+def _request_body():
     fmt = _request_format()
     body = _read_body()
     if not body.strip():
         raise BadRequest("The body is empty: send the contribution as RDF.")
-    return fmt, body, submissions.parse(body, fmt, cid, max_triples=settings().max_contribution_triples)
+    return fmt, body
 
 
 # --- validation -----------------------------------------------------------------------------------
 
-def _validate(ds):
-    """SHACL in a child process under ENTENTE_VALIDATION_TIMEOUT: 503 past it, nothing stored."""
+def _examine(body: bytes, fmt: Format, cid: str, with_quads: bool = False) -> submissions.Examined:
+    """Parse, check and validate the body in a child process (server/children.py), under
+    ENTENTE_VALIDATION_TIMEOUT and ENTENTE_PARSE_MEMORY: a hostile body costs that child, never a worker."""
+    conf = settings()
     started = time.perf_counter()
-    timeout = settings().validation_timeout
+    timeout = conf.validation_timeout
+    validation.warm()                 # in this process, once: the children start warm
     try:
-        report = submissions.validate(ds, timeout=timeout)
-    except validation.TimedOut:
-        raise ServiceUnavailable(f"SHACL validation ran longer than {timeout:g} s, the server's time limit "
-                                 "(ENTENTE_VALIDATION_TIMEOUT); nothing was stored. Send a smaller contribution, "
-                                 "or split it.", where={"limit": timeout}) from None
-    log.info("validated %d quads in %.3f s: conforms=%s", submissions.triple_count(ds),
-             time.perf_counter() - started, report.conforms)
-    return report
+        examined = children.run(submissions.examine, body, fmt, cid, timeout=timeout, memory=conf.parse_memory,
+                                max_triples=conf.max_contribution_triples,
+                                max_literal=conf.max_literal_length, with_quads=with_quads)
+    except children.TimedOut:
+        raise ServiceUnavailable(f"Parsing and SHACL validation ran longer than {timeout:g} s, the server's time "
+                                 "limit (ENTENTE_VALIDATION_TIMEOUT); nothing was stored. Send a smaller "
+                                 "contribution, or split it.", where={"limit": timeout}) from None
+    except (children.OutOfMemory, children.Crashed):
+        raise PayloadTooLarge(f"Parsing and validating the body needed more than {conf.parse_memory} bytes of "
+                              "memory (ENTENTE_PARSE_MEMORY), or more stack than it has (nesting hundreds deep); "
+                              "nothing was stored. Send a smaller or flatter contribution.",
+                              where={"limit": conf.parse_memory}) from None
+    except children.Failed as e:
+        log.error("examining a body failed: %s", e)
+        raise EntenteError("Validation failed inside the server; the error has been logged.") from None
+    log.info("validated %d quads in %.3f s: conforms=%s", examined.triples, time.perf_counter() - started,
+             examined.report.conforms)
+    return examined
 
 
 def _report_response(report, status: int = 200) -> Response:
@@ -126,11 +139,11 @@ def validate():
     try:
         auth.limit_anonymous(request.remote_addr)     # SHACL costs time: a dry run counts like a contribution
         negotiation.negotiate(request.headers.get("Accept"), REPORT_FORMATS, default=JSON)
-        _, _, ds = _parse_request("new")
-        submissions.check_rules(ds, "new")
+        fmt, body = _request_body()
+        report = _examine(body, fmt, "new").report
     except EntenteError as e:
         raise _refused(e)
-    return _report_response(_validate(ds))
+    return _report_response(report)
 
 
 # --- contributing ---------------------------------------------------------------------------------
@@ -141,9 +154,9 @@ def create():
     try:
         identity = auth.authorize("contributor", rate_limited=True)
         cid = submissions.new_id()
-        fmt, body, ds = _parse_request(cid)
-        submissions.check_rules(ds, cid)
-        report = _validate(ds)
+        fmt, body = _request_body()
+        examined = _examine(body, fmt, cid)
+        report = examined.report
         if not report.conforms:
             raise Unprocessable(f"The contribution does not conform to the shapes: {len(report.violations)} "
                                 "violation(s); see details.", details=report.to_json())
@@ -151,11 +164,11 @@ def create():
         raise _refused(e)
 
     digest = submissions.sha256_hex(body)
-    graphs = submissions.graph_names(ds, cid)
+    graphs = examined.graphs
     _inbox().save(cid, fmt, body)      # durable before the record says it exists
     get_store().write(provenance.record_quads(
         cid, contributor=identity.name, role=identity.role, sha256=digest, media_type=fmt.media_type,
-        shapes=provenance.shapes_version(), graphs=graphs, triples=submissions.triple_count(ds)))
+        shapes=provenance.shapes_version(), graphs=graphs, triples=examined.triples))
     log.info("contribution %s stored (%d bytes, %s, by %s)", cid, len(body), fmt.media_type, identity.name)
     location = urls.to_public(submissions.contribution_iri(cid), iris.BASE)
     body_json = {"id": cid, "iri": submissions.contribution_iri(cid), "url": location, "state": "pending",
@@ -276,13 +289,12 @@ def _review(cid: str, state: str):
                 if submissions.sha256_hex(body) != record.sha256:
                     raise EntenteError(f"The stored data of contribution {cid} does not match its hash.")
                 fmt = formats.by_media_type(record.media_type, formats.RDF)
-                ds = submissions.parse(body, fmt, cid)
-                report = _validate(ds)
-                if not report.conforms:
+                examined = _examine(body, fmt, cid, with_quads=True)
+                if not examined.report.conforms:
                     raise Conflict("The contribution no longer conforms to the current shapes; reject it or "
-                                   "ask for a new version.", details=report.to_json())
-                data = submissions.to_quads(ds, cid)
-            store.update(provenance.review_update(cid, state, reviewer=identity.name, role=identity.role,
+                                   "ask for a new version.", details=examined.report.to_json())
+                data = examined.quads
+            store.update_built(provenance.review_update(cid, state, reviewer=identity.name, role=identity.role,
                                                   reason=reason or state, data=data))
             record = provenance.read(store, cid)
     except EntenteError as e:

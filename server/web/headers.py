@@ -3,10 +3,12 @@
 - CORS: every answer may be read by any origin (`Access-Control-Allow-Origin: *`); a preflight
   OPTIONS gets the methods and headers a SPARQL or linked-data client sends (with Authorization, for
   maintainers' writes from a browser: a bearer token is a header, not a credential in the CORS sense).
-- Vary: Accept and Accept-Encoding on every answer (the body depends on both), Origin never (`*`).
+- Vary: Accept and Accept-Encoding on every answer (the body depends on both), Origin never (`*`);
+  Host too when there is no public URL (links are then built from Host; hosts.py admits only trusted ones).
 - gzip: done here, not by flask-compress, because the ETag must name the encoding (a strong ETag
   differs between a gzipped body and a plain one) and that needs the two steps in one place, in order.
-- ETag: the dataset version + a digest of the server's code files + the response's format (+ "gz");
+- ETag: the dataset version + a digest of the server's code files + the response's format (+ a digest
+  of the host when there is no public URL) (+ "gz");
   Last-Modified: the last write.
   If-None-Match / If-Modified-Since → 304 (werkzeug's make_conditional). Only for successful
   GET/HEAD answers that have no validator of their own and allow caching.
@@ -36,6 +38,8 @@ def init_app(app) -> None:
 
         _cors(request, response)
         _vary(response, "Accept", "Accept-Encoding")
+        if not app.config["ENTENTE"].public_url:       # links are built from Host: a cache must key on it
+            _vary(response, "Host")
         if request.method in ("GET", "HEAD") and response.status_code == 200:
             _gzip(request, response)
             _validators(request, response)
@@ -92,6 +96,8 @@ def _code_id() -> str:
 
 
 def _validators(request, response) -> None:
+    from flask import current_app
+
     from ..store import get_store
 
     if "ETag" in response.headers or "no-store" in response.headers.get("Cache-Control", ""):
@@ -104,6 +110,8 @@ def _validators(request, response) -> None:
         store = get_store()
         fmt = response.headers.get("X-Entente-Format") or response.mimetype or "data"
         tag = f"{store.version}-{_code_id()}-{fmt}".replace("/", "_").replace("+", "_")
+        if not current_app.config["ENTENTE"].public_url:     # the body names the host it was asked by
+            tag += "-" + hashlib.sha256(request.host_url.encode()).hexdigest()[:8]
         if response.headers.get("Content-Encoding") == "gzip":
             tag += "-gz"
         response.set_etag(tag)

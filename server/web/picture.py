@@ -37,6 +37,16 @@ def quote(text: str) -> str:
     return '"' + text.replace("\\", "\\\\").replace('"', '\\"') + '"'
 
 
+# Characters XML 1.0 does not allow even as references (C0 controls but tab/newline/CR, surrogates, U+FFFE/F)
+_NOT_XML = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\ud800-\udfff\ufffe\uffff]")
+
+
+def text(value: str) -> str:
+    """A label or tooltip as a DOT string whose SVG is well-formed: dot reads `&…;` as an entity (so
+    `&#1;` would become a character XML forbids), so `&` is escaped, and forbidden characters become U+FFFD."""
+    return quote(_NOT_XML.sub("\ufffd", str(value)).replace("&", "&amp;"))
+
+
 def _url(iri: str, public_url: str) -> str | None:
     """The link of a node or edge, XML-escaped: dot copies URL= into the SVG's xlink:href as it is (it
     escapes labels and tooltips, not URLs), so a `"` would end the attribute."""
@@ -81,7 +91,7 @@ def dot_source(relations, labels: dict[str, str], symmetric: set[str], public_ur
              'fontname="Helvetica", fontsize=11];',
              '  edge [fontname="Helvetica", fontsize=9, color="#4a5a70", fontcolor="#33404f"];']
     for iri in nodes:
-        attrs = [f"label={quote(name(iri))}", f"tooltip={quote(name(iri) + ' — ' + iri)}"]
+        attrs = [f"label={text(name(iri))}", f"tooltip={text(name(iri) + ' — ' + iri)}"]
         url = _url(iri, public_url)
         if url:
             attrs += [f"URL={quote(url)}", 'target="_top"']
@@ -96,8 +106,8 @@ def dot_source(relations, labels: dict[str, str], symmetric: set[str], public_ur
         rels = [name(p) for p, _ in members]
         tip = "; ".join(f"{name(s)} {name(p)} {name(o)}: " + ", ".join(sorted({how for _, how in e['claims']}))
                         for p, e in members)
-        attrs = [f"label={quote(' / '.join(rels))}", f"style={style}", f"tooltip={quote(tip)}",
-                 f"labeltooltip={quote(tip)}"]
+        attrs = [f"label={text(' / '.join(rels))}", f"style={style}", f"tooltip={text(tip)}",
+                 f"labeltooltip={text(tip)}"]
         url = _url(sorted(members[0][1]["claims"])[0][0], public_url)
         if url:
             attrs += [f"URL={quote(url)}", 'target="_top"']

@@ -1,9 +1,11 @@
 """`entente serve`: load the dataset into the store idempotently, then run gunicorn.
 
 The load happens once, in the master, before any worker is forked (it runs in a writer process; the
-master itself never opens RocksDB). Workers are gunicorn *sync* processes (settings.workers, default
-2): SPARQL evaluation is CPU work in pyoxigraph, and processes use both cores where threads would
-queue behind one another. Each worker opens the current read-only snapshot of the store.
+master itself never opens RocksDB). Workers are gunicorn *gthread* processes (settings.workers, default
+2, each with settings.threads threads) run by server/worker.py, which reads every request in its event
+loop before a thread takes it, so slow clients hold no thread. SPARQL evaluation and validation run in
+child processes (CPU work on both cores), so a thread mostly waits. Each worker opens the current
+read-only snapshot of the store.
 """
 
 from __future__ import annotations
@@ -24,7 +26,10 @@ class _Gunicorn(BaseApplication):
     def load_config(self) -> None:
         self.cfg.set("bind", f"{self.settings.host}:{self.settings.port}")
         self.cfg.set("workers", max(1, self.settings.workers))
-        self.cfg.set("worker_class", "sync")
+        self.cfg.set("worker_class", "server.web.worker.Worker")
+        self.cfg.set("threads", max(1, self.settings.threads))
+        # X-Forwarded-Proto is believed only from the configured proxies (none by default)
+        self.cfg.set("forwarded_allow_ips", ",".join(self.settings.trusted_proxies))
         # gunicorn's own timeout only catches a worker that is stuck: queries stop at query_timeout,
         # SHACL validation of a contribution at validation_timeout.
         self.cfg.set("timeout", int(max(self.settings.query_timeout, self.settings.service_timeout,

@@ -361,7 +361,7 @@ def _request_triples(graph: str) -> list:
             if fmt is None:
                 raise UnsupportedMediaType(f"Part {part.filename!r} is not in an RDF format this store reads "
                                            f"({', '.join(f.media_type for f in formats.GRAPHS)}).")
-            triples += parse_rdf(part.read(), fmt, base)
+            triples += _parse(part.read(), fmt, base)
         return triples
     fmt = formats.by_media_type(request.mimetype or "", formats.GRAPHS)
     if fmt is None:
@@ -369,4 +369,10 @@ def _request_triples(graph: str) -> list:
             f"The body must be RDF in one of {', '.join(f.media_type for f in formats.GRAPHS)} "
             f"(or {MULTIPART}), not {request.mimetype or 'untyped'}.", where="Content-Type")
     _require_utf8()
-    return parse_rdf(request.get_data(), fmt, base)
+    return _parse(request.get_data(), fmt, base)
+
+
+def _parse(data: bytes, fmt: formats.Format, base: str) -> list:
+    """A body parsed in a child process under the query time limit and the parse memory limit."""
+    settings = _settings()
+    return parse_rdf(data, fmt, base, timeout=settings.query_timeout, memory=settings.parse_memory)
