@@ -280,21 +280,8 @@ class Store:
         """A user's SPARQL Update: checked (LOAD, SERVICE) on its parsed form in a child process under the
         time limit, then killed (and nothing written) when it has held the write lock for query_timeout seconds."""
         check_nesting(u)
+        check_update_within(u, self.settings)
         timeout = self.settings.query_timeout
-        try:
-            # the engine's own parse first (syntax errors with their position, too-deep nesting), then
-            # the decision on LOAD and SERVICE from the parsed form
-            children.run(engine_syntax_check, u, timeout=timeout, memory=self.settings.parse_memory)
-            children.run(check_update, u, tuple(self.settings.service_allowlist), timeout=timeout,
-                         memory=self.settings.parse_memory)
-        except children.TimedOut:
-            raise ServiceUnavailable(f"Checking the update took longer than {timeout:g} s, the server's time limit "
-                                     "(ENTENTE_QUERY_TIMEOUT); nothing was written. Send it in smaller parts.") from None
-        except (children.OutOfMemory, children.Crashed):
-            raise BadRequest(_TOO_COMPLEX.format(what="update") + " Nothing was written.") from None
-        except children.Failed as e:
-            log.error("checking an update failed: %s", e)
-            raise EntenteError("The update could not be checked and was not run; the error has been logged.") from None
         self._write("update", {"update": u, "base_iri": base_iri}, timeout=timeout)
 
     def update_built(self, u: str) -> None:
@@ -591,6 +578,41 @@ def check_federation(q: str, allowlist) -> list[str]:
     except Exception as e:  # noqa: BLE001 — a query we cannot check is refused, not run
         raise BadRequest(f"The query mentions SERVICE but could not be checked against the SERVICE allowlist: {e}")
     return _services(algebra, traverse, allowlist)
+
+
+def check_update_within(u: str, settings: Settings) -> None:
+    """The checks of a user's update, each in a child process under the query time limit and the parse
+    memory limit: the engine's own parse (syntax errors with their position, too-deep nesting), then the
+    decision on LOAD and SERVICE from the parsed form (check_update). Used by every store backend."""
+    timeout = settings.query_timeout
+    try:
+        children.run(engine_syntax_check, u, timeout=timeout, memory=settings.parse_memory)
+        children.run(check_update, u, tuple(settings.service_allowlist), timeout=timeout, memory=settings.parse_memory)
+    except children.TimedOut:
+        raise ServiceUnavailable(f"Checking the update took longer than {timeout:g} s, the server's time limit "
+                                 "(ENTENTE_QUERY_TIMEOUT); nothing was written. Send it in smaller parts.") from None
+    except (children.OutOfMemory, children.Crashed):
+        raise BadRequest(_TOO_COMPLEX.format(what="update") + " Nothing was written.") from None
+    except children.Failed as e:
+        log.error("checking an update failed: %s", e)
+        raise EntenteError("The update could not be checked and was not run; the error has been logged.") from None
+
+
+def check_federation_within(q: str, settings: Settings) -> None:
+    """check_federation in a child process (rdflib's parser is slow on long texts and not thread-safe),
+    under the SERVICE time limit; only when the query mentions SERVICE at all."""
+    if "service" not in q.lower():
+        return
+    try:
+        children.run(check_federation, q, tuple(settings.service_allowlist), timeout=settings.service_timeout,
+                     memory=settings.parse_memory)
+    except children.TimedOut:
+        raise ServiceUnavailable(f"Checking the query's SERVICE clauses took longer than {settings.service_timeout:g} s "
+                                 "(ENTENTE_SERVICE_TIMEOUT).") from None
+    except (children.OutOfMemory, children.Crashed):
+        raise BadRequest(_TOO_COMPLEX.format(what="query")) from None
+    except children.Failed as e:
+        raise BadRequest(f"The query mentions SERVICE but could not be checked against the allowlist: {e}") from None
 
 
 def check_update(u: str, allowlist) -> None:

@@ -42,7 +42,7 @@ import requests
 from ..errors import BadGateway, BadRequest, EntenteError, ResultTooLarge, ServiceUnavailable
 from ..formats import Format
 from ..settings import Settings
-from .embedded import Store, _prefixes, _sha256, _too_large, check_federation, check_update
+from .embedded import Store, _prefixes, _sha256, _too_large, check_federation_within, check_update_within
 from .sparql_text import check_nesting, has_dataset_clause, insert_data_as_template, top_level_keywords
 
 log = logging.getLogger("entente")
@@ -76,6 +76,16 @@ ENGINES = {
     "neptune": None,
     "generic": None,
 }
+
+
+def _bound(q: str, bind: dict | None) -> str:
+    """`q` with `bind` ({variable: pyoxigraph term}) as a trailing VALUES clause: the engine has no
+    substitution parameter, and a term's N-Triples form is a safe SPARQL term (the value is never text)."""
+    if not bind:
+        return q
+    names = " ".join("?" + name for name in bind)
+    values = " ".join(str(term) for term in bind.values())
+    return f"{q}\nVALUES ({names}) {{ ({values}) }}"
 
 
 class RemoteStore:
@@ -283,8 +293,9 @@ class RemoteStore:
         return value
 
     # --- reads (the server's own bounded queries) --------------------------------------------------
-    def select(self, q: str, **ds) -> list[dict]:
+    def select(self, q: str, bind: dict | None = None, **ds) -> list[dict]:
         base = ds.pop("base_iri", None)
+        q = _bound(q, bind)
         r = self._run_query(q, _RESULTS_XML, self.settings.query_timeout, self._dataset_params(q, own=True, **ds),
                             base)
         rows = _rows(r.content)
@@ -292,14 +303,16 @@ class RemoteStore:
             raise ResultTooLarge(_too_large(self.settings.max_results, "rows"))
         return rows
 
-    def ask(self, q: str, **ds) -> bool:
+    def ask(self, q: str, bind: dict | None = None, **ds) -> bool:
         base = ds.pop("base_iri", None)
+        q = _bound(q, bind)
         r = self._run_query(q, _RESULTS_XML, self.settings.query_timeout, self._dataset_params(q, own=True, **ds),
                             base)
         return bool(_results(r.content))
 
-    def construct(self, q: str, **ds) -> list:
+    def construct(self, q: str, bind: dict | None = None, **ds) -> list:
         base = ds.pop("base_iri", None)
+        q = _bound(q, bind)
         r = self._run_query(q, _NTRIPLES, self.settings.query_timeout, self._dataset_params(q, own=True, **ds),
                             base)
         triples = _triples(r)
@@ -374,7 +387,7 @@ class RemoteStore:
         """A user's query, with the embedded store's guarantees (module docstring); (kind, bytes)."""
         check_nesting(q)
         check_engine_extensions(q)
-        check_federation(q, self.settings.service_allowlist)
+        check_federation_within(q, self.settings)
         timeout = self.settings.query_timeout
         if "service" in q.lower():
             timeout = min(timeout, self.settings.service_timeout)
@@ -412,8 +425,15 @@ class RemoteStore:
     def update(self, u: str, base_iri: str | None = None, **_ds) -> None:
         """A user's SPARQL Update (the same checks as the embedded store, plus the engine's extensions)."""
         check_nesting(u)
-        check_update(u, self.settings.service_allowlist)
+        check_update_within(u, self.settings)
         check_engine_extensions(u)
+        self._apply_update(u, base_iri)
+
+    def update_built(self, u: str) -> None:
+        """An update the server built itself from pyoxigraph terms (no request text in it): not checked."""
+        self._apply_update(u, None)
+
+    def _apply_update(self, u: str, base_iri: str | None) -> None:
         text = _with_base(self._name_graphs(u), base_iri)
         # The update's default graph is Entente's (the stand-in graph), its named graphs Entente's graphs.
         dataset = [("default-graph-uri", self.default_graph)] + [("named-graph-uri", g) for g in self.graph_names()]
