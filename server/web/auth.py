@@ -229,11 +229,11 @@ def address_key(address: str | None) -> str:
 def limit_anonymous(address: str | None) -> None:
     """Rate-limit a request without a token (e.g. a dry run): by the client's address (IPv6 by /64), and all
     anonymous requests together under settings.anonymous_rate_limit; 429 past either."""
-    from flask import current_app
+    from .urls import settings as app_settings
 
     _, limiter = _app_state()
     limiter.hit(address_key(address), what="from this address")
-    limiter.hit("anonymous:all", per_minute=current_app.config["ENTENTE"].anonymous_rate_limit,
+    limiter.hit("anonymous:all", per_minute=app_settings().anonymous_rate_limit,
                 what="from all clients without a token together (this server's ceiling)")
 
 

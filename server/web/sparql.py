@@ -374,5 +374,5 @@ def _request_triples(graph: str) -> list:
 
 def _parse(data: bytes, fmt: formats.Format, base: str) -> list:
     """A body parsed in a child process under the query time limit and the parse memory limit."""
-    settings = _settings()
-    return parse_rdf(data, fmt, base, timeout=settings.query_timeout, memory=settings.parse_memory)
+    conf = settings()
+    return parse_rdf(data, fmt, base, timeout=conf.query_timeout, memory=conf.parse_memory)
