@@ -325,8 +325,9 @@ def examine(body: bytes, fmt: Format, cid: str, *, max_triples: int | None = Non
 
     ds = parse(body, fmt, cid, max_triples=max_triples, max_literal=max_literal)
     check_rules(ds, cid)
-    report = validation.validate(ds, with_ontology=True)
-    return Examined(report, graph_names(ds, cid), triple_count(ds), to_quads(ds, cid) if with_quads else None)
+    # counted before validation, which adds to the dataset it is given (as it did, unseen, in its own child)
+    graphs, triples, quads = graph_names(ds, cid), triple_count(ds), to_quads(ds, cid) if with_quads else None
+    return Examined(validation.validate(ds, with_ontology=True), graphs, triples, quads)
 
 
 # --- SHACL ------------------------------------------------------------------------------------

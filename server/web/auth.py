@@ -187,8 +187,10 @@ def _app_state():
     ext = current_app.extensions
     if "entente.tokens" not in ext:
         settings = app_settings()
+        limiter = RateLimiter(rate_limit_path(settings), settings.rate_limit)
+        # the limiter first: another thread that sees the tokens must find it (gthread workers)
+        ext["entente.ratelimiter"] = limiter
         ext["entente.tokens"] = Tokens.from_settings(settings)
-        ext["entente.ratelimiter"] = RateLimiter(rate_limit_path(settings), settings.rate_limit)
     return ext["entente.tokens"], ext["entente.ratelimiter"]
 
 
