@@ -193,6 +193,24 @@ def test_the_1_0_draft_batch_shape_is_answered_too(server):
     assert results[1]["candidates"][0]["id"] == ID + "vladimir-putin" and results[1]["candidates"][0]["match"]
 
 
+def test_the_1_0_draft_service_at_reconcile_v1(server):
+    manifest = requests.get(server.url + "/reconcile/v1", timeout=30).json()
+    check("1.0-draft", "manifest", manifest)
+    assert manifest["view"]["url"] == server.url + "/reconcile/v1/view?id={id}"
+    batch = {"queries": [{"type": ENT + "Organization", "conditions": [{"matchType": "name", "propertyValue": "IRGC"}]}]}
+    check("1.0-draft", "reconciliation-query-batch", batch)
+    r = requests.post(server.url + "/reconcile/v1/match", json=batch, timeout=30)
+    assert r.status_code == 200
+    check("1.0-draft", "reconciliation-result-batch", r.json())
+    assert r.json()["results"][0]["candidates"][0]["id"] == ID + "islamic-revolutionary-guard-corps"
+    for kind, schema in (("entity", "suggest-entities-response"), ("type", "suggest-types-response"),
+                         ("property", "suggest-properties-response")):
+        answer = requests.get(server.url + f"/reconcile/v1/suggest/{kind}", params={"prefix": "i"}, timeout=30).json()
+        check("1.0-draft", schema, answer)
+    assert requests.get(server.url + "/reconcile/v1/preview", params={"id": ID + "iran"}, timeout=30).status_code == 200
+    assert requests.post(server.url + "/reconcile/v1/match", data="queries=x", timeout=30).status_code == 400
+
+
 # --- suggest, preview, view -----------------------------------------------------------------------
 
 def test_suggest_entity_type_and_property(server):

@@ -413,6 +413,22 @@ def manifest(data: Data, root: str, docs_url: str) -> dict:
     }
 
 
+def manifest_v1(data: Data, root: str, docs_url: str) -> dict:
+    """The 1.0 draft's manifest, for the service rooted at `root`/reconcile/v1 (routes relative to it:
+    /match, /suggest/{entity,type,property}, /preview)."""
+    base = root + "/reconcile/v1"
+    return {
+        "versions": ["1.0-draft"],
+        "name": "Entente (Iran–Russia article, 2015)",
+        "documentation": docs_url,
+        "serviceVersion": "1",
+        "view": {"url": base + "/view?id={id}"},
+        "defaultTypes": [type_object(data, t) for t in default_types(data)],
+        "preview": {"width": 430, "height": 220},
+        "suggest": {"entity": True, "type": True, "property": True},
+    }
+
+
 def default_types(data: Data) -> list[str]:
     """The classes used directly by entities, most used first (a short list OpenRefine offers)."""
     counts: dict[str, int] = {}

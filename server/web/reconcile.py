@@ -8,6 +8,8 @@ GET /reconcile/suggest/{entity,type,property}?prefix=   autocomplete
 GET /reconcile/preview?id=           an HTML card for OpenRefine's preview pane
 GET /reconcile/view?id=              303 to the entity's page on this server
 GET /reconcile/propose_properties?type=   properties worth fetching for a type
+GET /reconcile/v1                    the 1.0-draft manifest; POST /reconcile/v1/match (JSON batch),
+                                     /reconcile/v1/suggest/…, /preview, /view as above
 JSONP (`callback=`) is answered for GET requests, with the callback name checked, for older clients.
 """
 
@@ -81,7 +83,25 @@ def service():
     return _json(reconcile.manifest(data, public_root(), public_root() + "/docs/exports.md"))
 
 
+@bp.route("/reconcile/v1")
+def service_v1():
+    return _json(reconcile.manifest_v1(_data(), public_root(), public_root() + "/docs/exports.md"))
+
+
+@bp.route("/reconcile/v1/match", methods=["POST"])
+def match_v1():
+    body = request.get_json(silent=True)
+    if body is None:
+        raise BadRequest('POST a JSON reconciliation query batch: {"queries": [...]} (Content-Type: application/json).',
+                         where="body")
+    try:
+        return _json(reconcile.answer_batch_v1(_data(), reconcile.parse_batch_v1(body)))
+    except reconcile.ReconcileError as e:
+        raise _bad(e) from None
+
+
 @bp.route("/reconcile/suggest/<kind>")
+@bp.route("/reconcile/v1/suggest/<kind>")
 def suggest(kind: str):
     if kind not in ("entity", "type", "property"):
         raise NotFound("Suggest services: /reconcile/suggest/entity, /type and /property.", where=request.path)
@@ -96,6 +116,7 @@ def suggest(kind: str):
 
 
 @bp.route("/reconcile/preview")
+@bp.route("/reconcile/v1/preview")
 def preview():
     iri = _id_arg()
     html = reconcile.preview_html(_data(), iri, to_public(iri))
@@ -108,6 +129,7 @@ def preview():
 
 
 @bp.route("/reconcile/view")
+@bp.route("/reconcile/v1/view")
 def view():
     iri = _id_arg()
     if iri not in _data().entities:
