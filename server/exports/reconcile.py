@@ -318,7 +318,13 @@ def _similarity(query: str, name: str) -> float:
     if words_q <= words_n:
         return 0.6 + 0.4 * len(words_q) / len(words_n)
     jaccard = len(words_q & words_n) / len(words_q | words_n)
-    return max(0.9 * SequenceMatcher(None, query, name).ratio(), jaccard)
+    floor = max(jaccard, MIN_SCORE / PARTIAL_CEILING)     # below this a partial name is never a candidate
+    if 0.9 * 2 * min(len(query), len(name)) / (len(query) + len(name)) <= floor:
+        return jaccard                 # lengths alone bound the ratio below the floor: skip the comparison
+    matcher = SequenceMatcher(None, query, name, autojunk=False)
+    if 0.9 * matcher.quick_ratio() <= floor:
+        return jaccard
+    return max(0.9 * matcher.ratio(), jaccard)
 
 
 def _type_ok(entry: Indexed, query: Query) -> bool:
