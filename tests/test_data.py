@@ -33,6 +33,7 @@ G_CLAIMS = URIRef(GRAPH + "claims")
 G_OUTSIDE = tuple(URIRef(GRAPH + n) for n in ("source", "time", "names", "dates"))
 TIME = Namespace("http://www.w3.org/2006/time#")
 ARTICLE = ID["bloomberg-iran-russia-2015"]
+NEWSROOM = ID["bloomberg-news"]   # the publisher's newsroom: whose voice the article is
 MODALITIES = {ENT.ArticleVoice, ENT.DirectQuote, ENT.IndirectSpeech, ENT.ReportedClaim, ENT.Hedged}
 
 
@@ -218,15 +219,16 @@ def test_data_has_no_triple_outside_claim_article_claims_and_linkset_graphs():
 
 
 def test_asserters_fit_the_modality(ds, claims_graph, facts):
-    """Article voice and hedges are the article's; quotes and paraphrase are a person's or an
-    agent's; reported claims are a source's — never the article itself."""
+    """Article voice and hedges are the publisher's newsroom's (the article carries them); quotes and
+    paraphrase are a person's or an agent's; reported claims are a source's — never the article itself."""
     for c in set(claims_graph.subjects(RDF.type, ENT.Claim)):
         modality = claims_graph.value(c, ENT.modality)
         who = claims_graph.value(c, ENT.assertedBy)
+        assert who != ARTICLE, f"{c}: a document carries claims (ent:reportedIn), it does not assert them"
         if modality in (ENT.ArticleVoice, ENT.Hedged):
-            assert who == ARTICLE, c
+            assert who == NEWSROOM, c
         else:
-            assert who != ARTICLE, c
+            assert who != NEWSROOM, c
             types = set(facts.objects(who, RDF.type))
             assert types, f"{c}: asserter {who} has no type in the data"
         if modality in (ENT.DirectQuote, ENT.IndirectSpeech):
@@ -393,7 +395,7 @@ def test_losses_alongside_assad_are_hedged(claim_graphs, claims_graph):
     holders = claims_with(claim_graphs, (ID.hezbollah, ENT.sufferedLossesIn, ID["syrian-civil-war"]))
     assert holders
     for c in holders:
-        assert modality_and_asserter(claims_graph, c) == (ENT.Hedged, ARTICLE)
+        assert modality_and_asserter(claims_graph, c) == (ENT.Hedged, NEWSROOM)
 
 
 def test_speculation_about_a_syria_without_assad_is_hedged(claim_graphs, claims_graph, facts):
@@ -418,7 +420,7 @@ def test_quotes_are_attributed_to_their_speakers(claim_graphs, claims_graph):
     for triple, speaker in expect.items():
         holders = claims_with(claim_graphs, triple)
         assert (ENT.DirectQuote, speaker) in {modality_and_asserter(claims_graph, c) for c in holders}, triple
-        assert ARTICLE not in {claims_graph.value(c, ENT.assertedBy) for c in holders}, triple
+        assert NEWSROOM not in {claims_graph.value(c, ENT.assertedBy) for c in holders}, triple
 
 
 def test_paraphrased_views_are_indirect_speech(claim_graphs, claims_graph):
@@ -632,7 +634,7 @@ def test_russia_backed_iran_in_the_nuclear_talks_without_taking_part(claim_graph
     assert (ID.russia, ENT.participatesIn, talks) not in facts
     assert (talks, ENT.hasParticipant, ID.russia) not in facts
     holders = claims_with(claim_graphs, (ID.russia, ENT.backs, ID.iran))
-    assert holders and all(modality_and_asserter(claims_graph, c) == (ENT.ArticleVoice, ARTICLE) for c in holders)
+    assert holders and all(modality_and_asserter(claims_graph, c) == (ENT.ArticleVoice, NEWSROOM) for c in holders)
 
 
 def test_evidence_quotes_only_what_the_claim_needs(claim_graphs, claims_graph):
@@ -650,7 +652,7 @@ def test_facts_the_audit_added(claim_graphs, claims_graph):
     holders = claims_with(claim_graphs, (ID["ali-khamenei"], ENT.friendlyWith, ID["vladimir-putin"]))
     assert holders and all(claims_graph.value(c, ENT.modality) == ENT.ArticleVoice for c in holders)
     holders = claims_with(claim_graphs, (ID.hezbollah, ENT.participatesIn, ID["syrian-civil-war"]))
-    assert holders and all(modality_and_asserter(claims_graph, c) == (ENT.Hedged, ARTICLE) for c in holders)
+    assert holders and all(modality_and_asserter(claims_graph, c) == (ENT.Hedged, NEWSROOM) for c in holders)
     for leader in ("vladimir-putin", "ali-khamenei"):   # s21: "a united front on ways to end a conflict"
         holders = claims_with(claim_graphs, (ID[leader], ENT.seeks, ID["end-of-the-syrian-civil-war"]))
         assert holders and all(claims_graph.value(c, ENT.modality) == ENT.ArticleVoice for c in holders)
@@ -793,3 +795,32 @@ def test_main_points_are_data_not_comments(claims_graph, claim_graphs):
         assert len(comment) <= 90, (c, comment)
         assert len(claim_graphs[c]) >= 1
     assert len(set(claims_graph.subjects(RDFS.comment, None))) <= 6
+
+
+# ---- who speaks for the article, and when each claim was made ----
+
+def test_each_claim_record_says_when_it_was_made_and_by_which_release(ds, claims_graph):
+    """dcterms:created (and dcterms:modified when the claim changed since), prov:wasGeneratedBy a release
+    described in graph:claims, issued on or after the claim's dates."""
+    records = rdflib.Dataset().parse(DATA / "releases.trig", format="trig").graph(G_CLAIMS)
+    releases = {r: str(records.value(r, rdflib.DCTERMS.issued)) for r in records.subjects(RDF.type, ENT.Release)}
+    assert len(releases) >= 2 and all(releases.values())
+    prov = Namespace("http://www.w3.org/ns/prov#")
+    for c in claims_graph.subjects(RDF.type, ENT.Claim):
+        created = [str(d) for d in claims_graph.objects(c, rdflib.DCTERMS.created)]
+        modified = [str(d) for d in claims_graph.objects(c, rdflib.DCTERMS.modified)]
+        [release] = list(claims_graph.objects(c, prov.wasGeneratedBy))
+        assert len(created) == 1 and len(modified) <= 1, c
+        assert release in releases, c
+        assert releases[release] == max(created + modified), c
+
+
+def test_the_article_voice_is_the_newsrooms_and_the_reports_are_the_primary_source(ds, claims_graph):
+    metadata = rdflib.Graph().parse(ROOT / "seeds" / "metadata.ttl")
+    assert (ARTICLE, rdflib.DCTERMS.publisher, NEWSROOM) in metadata
+    assert (NEWSROOM, RDF.type, ENT.NewsAgency) in metadata
+    prov = Namespace("http://www.w3.org/ns/prov#")
+    clerics = URIRef(CLAIM + "clerics-finance-hezbollah")
+    assert claims_graph.value(clerics, prov.hadPrimarySource) == ID["us-congressional-reports"]
+    voice = set(claims_graph.subjects(ENT.assertedBy, NEWSROOM))
+    assert len(voice) > 100 and all(claims_graph.value(c, ENT.reportedIn) == ARTICLE for c in voice)

@@ -181,7 +181,7 @@ def test_build_fails_when_the_facts_are_inconsistent(tmp_path, monkeypatch, caps
 claim:tehran-is-a-person { id:tehran a ent:Person . }
 graph:claims {
   claim:tehran-is-a-person a ent:Claim ; ent:modality ent:ArticleVoice ;
-    ent:assertedBy id:bloomberg-iran-russia-2015 ; ent:reportedIn id:bloomberg-iran-russia-2015 ;
+    ent:assertedBy id:bloomberg-news ; ent:reportedIn id:bloomberg-iran-russia-2015 ;
     ent:evidence span:347-361 .
   span:347-361 a ent:EvidenceSpan ; nif:referenceContext id:bloomberg-iran-russia-2015 ;
     nif:beginIndex "347"^^xsd:nonNegativeInteger ; nif:endIndex "361"^^xsd:nonNegativeInteger ;

@@ -20,6 +20,7 @@ CONTRIBUTION = BASE + "contribution/"   # a contribution and its graph
 DATASET = BASE + "dataset"              # the void:Dataset
 
 ARTICLE = ID + "bloomberg-iran-russia-2015"
+PUBLISHER = ID + "bloomberg-news"          # the publisher's newsroom: the agent of the article's own voice
 SEED_FILE = "seeds/000_b47b345340b76534.txt"
 
 # The named graphs that are not claims.

@@ -10,6 +10,8 @@ The evidence rule (a span's quote equals the article text at its offsets) needs 
 in the data graph. A contribution citing the article does not carry that text, so `validate()`
 always adds the article's `nif:isString` from `seeds/` (a contribution that gives the article
 another text then breaks the at-most-one-text rule).
+It also adds the article's publisher (`iris.PUBLISHER`): a claim in the article's own voice is
+attributed to that newsroom, and the shapes check it against `dcterms:publisher`.
 """
 
 from __future__ import annotations
@@ -42,6 +44,7 @@ ONTOLOGY_SHAPES = {URIRef(SHAPES + "OntologyShape"), URIRef(SHAPES + "TermShape"
 ENT = rdflib.Namespace(iris.ENT)
 NIF = rdflib.Namespace(iris.PREFIXES["nif"])
 ARTICLE = URIRef(iris.ARTICLE)
+DCTERMS_PUBLISHER = URIRef("http://purl.org/dc/terms/publisher")
 
 # Named graphs that are not claim graphs (prefixes end with "/").
 SPECIAL_GRAPHS = (iris.GRAPH_ARTICLE, iris.GRAPH_CLAIMS, iris.GRAPH_ONTOLOGY, iris.GRAPH_CONTRIBUTIONS,
@@ -49,7 +52,7 @@ SPECIAL_GRAPHS = (iris.GRAPH_ARTICLE, iris.GRAPH_CLAIMS, iris.GRAPH_ONTOLOGY, ir
 SPECIAL_GRAPH_PREFIXES = (iris.GRAPH + "linkset/", iris.GRAPH_INFERRED + "/")
 # Classes whose nodes are metadata (allowed outside claim graphs): claims, spans, documents, contributions.
 METADATA_CLASSES = tuple(ENT[c] for c in ("Claim", "EvidenceSpan", "Document", "NewsArticle", "Report",
-                                          "Contribution", "InferredGraph", "LinkVerification")) + (NIF.Context,)
+                                          "Contribution", "InferredGraph", "LinkVerification", "Release")) + (NIF.Context,)
 
 
 @dataclass(frozen=True)
@@ -244,6 +247,7 @@ def validate(data: rdflib.Dataset | rdflib.Graph, *, with_ontology: bool = True,
         union.add(q[:3])
     text = load_article_text() if article_text is None else article_text
     union.add((ARTICLE, NIF.isString, Literal(text)))
+    union.add((ARTICLE, DCTERMS_PUBLISHER, URIRef(iris.PUBLISHER)))   # whose voice the article is
     shapes = _load_shapes_cached()
     use_shapes = None
     if with_ontology:
