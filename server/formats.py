@@ -60,6 +60,9 @@ DATASETS = (
 
 HTML = Format("html", "text/html", "html", "page", None, ("application/xhtml+xml",))
 
+# The JSON of the API's own answers (validation reports, contribution records and lists).
+JSON = Format("json", "application/json", "json", "report", None)
+
 ALL = RESULTS + GRAPHS + DATASETS
 
 # Formats that can carry triples, best first: what CONSTRUCT, DESCRIBE and documents offer.

@@ -173,30 +173,6 @@ def exists(store, iri: str) -> bool:
                      **_OWN)
 
 
-def serialize(quads, fmt) -> bytes:
-    """`quads` in `fmt` (a formats.Format): dataset formats keep the graphs, triple formats merge them."""
-    if fmt.kind == "dataset":
-        items = sorted(_dedupe(quads), key=lambda q: (str(q.graph_name), *_reading_order(q)))
-    else:
-        items = sorted(dict.fromkeys(ox.Triple(q.subject, q.predicate, q.object) for q in quads), key=_reading_order)
-    return ox.serialize(items, format=fmt.oxigraph, prefixes=_prefixes(fmt, items))
-
-
-def _reading_order(t) -> tuple:
-    """One block per subject (per graph), rdf:type first, then properties and values in order."""
-    return (str(t.subject), t.predicate.value != RDF_TYPE, str(t.predicate), str(t.object))
-
-
-def _prefixes(fmt, items) -> dict[str, str] | None:
-    """The prefixes the document uses (Turtle, TriG, RDF/XML)."""
-    if fmt.name not in ("turtle", "trig", "rdfxml"):
-        return None
-    known = {**iris.PREFIXES, "contribution": iris.CONTRIBUTION, "dcat": "http://www.w3.org/ns/dcat#"}
-    used = {t.value for i in items for t in (i.subject, i.predicate, i.object, getattr(i, "graph_name", None))
-            if isinstance(t, ox.NamedNode)}
-    return {p: ns for p, ns in known.items() if any(iri.startswith(ns) for iri in used)}
-
-
 def incoming_query(iri: str) -> str:
     """The SPARQL query that lists every incoming statement of `iri` (linked from documents and pages)."""
     return f"SELECT ?subject ?property ?graph WHERE {{ GRAPH ?graph {{ ?subject ?property {_named(iri)} }} }}"

@@ -25,7 +25,7 @@ from dataclasses import dataclass
 
 import pyoxigraph as ox
 
-from .. import formats
+from .. import formats, representations
 from . import describe, iris
 from .describe import select_all
 
@@ -120,14 +120,13 @@ def make(store, dump_file: DumpFile) -> Dump:
     # Sorted, so that every worker process makes the same bytes (and the same checksum) for a version.
     quads = sorted(store.quads(), key=lambda q: (str(q.graph_name), str(q.subject), str(q.predicate), str(q.object)))
     if dump_file.holds == "all":
-        body, count = describe.serialize(quads, dump_file.format), len(quads)
+        body, count = representations.serialize(quads, dump_file.format, ordered=True), len(quads)
     else:
         triples = plain_triples(store, quads)
         if dump_file.holds == "annotated":
             triples = triples + reifications(store, quads)
         triples = list(dict.fromkeys(triples))
-        body = describe.serialize([ox.Quad(t.subject, t.predicate, t.object, ox.DefaultGraph()) for t in triples],
-                                  dump_file.format)
+        body = representations.serialize(triples, dump_file.format, ordered=True)
         count = len(triples)
     digest = hashlib.sha256(body).digest()
     gzipped = gzip.compress(body, compresslevel=6, mtime=0)

@@ -389,13 +389,6 @@ def _valid_iri(iri: str) -> bool:
         return False
 
 
-def serialize(quads: list[ox.Quad], fmt: Format) -> bytes:
-    """Quads in a dataset format, or their triples (graph names dropped) in a graph format."""
-    if fmt.kind == "dataset":
-        return ox.serialize(quads, format=fmt.oxigraph)
-    return ox.serialize([ox.Triple(q.subject, q.predicate, q.object) for q in quads], format=fmt.oxigraph)
-
-
 # --- the inbox: pending data on disk -------------------------------------------------------------
 
 class Inbox:

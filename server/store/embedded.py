@@ -21,7 +21,6 @@ API (stable):
     store.load_dataset(path)                     idempotent: reloads only when the file's sha256 changed
     store.has_loaded_dataset() -> bool           whether any dataset file was ever loaded
     store.dump(fmt: Format) -> bytes
-    store.serialize(triples, fmt: Format) -> bytes
     store.count() -> int
   `**ds` is the query dataset: union_default_graph: bool | None, default_graphs: list[str] | None,
   named_graphs: list[str] | None, base_iri: str | None.
@@ -72,6 +71,7 @@ import rdflib.plugins.sparql.parser  # noqa: F401
 from .. import children
 from ..errors import BadGateway, BadRequest, EntenteError, PayloadTooLarge, ResultTooLarge, ServiceUnavailable
 from ..formats import Format
+from ..representations import prefixes_for, serialize
 from ..settings import Settings
 from .sparql_text import check_nesting, has_dataset_clause, top_level_keywords
 
@@ -182,14 +182,9 @@ class Store:
         from ..graph import iris
 
         if fmt.kind == "dataset":
-            return self._snapshot().dump(format=fmt.oxigraph, prefixes=_prefixes(fmt, iris.PREFIXES))
+            return self._snapshot().dump(format=fmt.oxigraph, prefixes=prefixes_for(fmt, iris.PREFIXES))
         return ox.serialize((q.triple for q in self._snapshot()), format=fmt.oxigraph,
-                            prefixes=_prefixes(fmt, iris.PREFIXES))
-
-    @staticmethod
-    def serialize(triples, fmt: Format, prefixes: dict | None = None) -> bytes:
-        triples = list(triples)
-        return ox.serialize(triples, format=fmt.oxigraph, prefixes=_prefixes(fmt, prefixes, triples))
+                            prefixes=prefixes_for(fmt, iris.PREFIXES))
 
     # --- user queries (in the query process, hard timeout) ---------------------------------------
     def query_serialized(self, q: str, fmt, **ds) -> tuple[str, bytes]:
@@ -390,20 +385,6 @@ def _iri(value: str) -> ox.NamedNode:
         raise BadRequest(f"<{value}> is not an absolute IRI: {e}", where=value) from e
 
 
-def _prefixes(fmt: Format, prefixes: dict | None, terms=None) -> dict | None:
-    """The prefixes worth declaring: for Turtle-like formats, those whose namespace the data uses."""
-    if not prefixes or fmt.name not in ("turtle", "trig", "rdfxml"):
-        return None
-    if terms is None:
-        return prefixes
-    used = set()
-    for t in terms:
-        for term in (t.subject, t.predicate, t.object):
-            if isinstance(term, ox.NamedNode):
-                used.add(term.value)
-    return {p: ns for p, ns in prefixes.items() if any(iri.startswith(ns) for iri in used)}
-
-
 def _too_large(limit: int, what: str) -> str:
     return (f"The answer has more than {limit} {what}, the server's result limit (ENTENTE_MAX_RESULTS). "
             f"Nothing was cut: ask for fewer with LIMIT and page with OFFSET (with ORDER BY for a stable order).")
@@ -458,9 +439,7 @@ def _serialize_result(result, choose, limit: int) -> tuple[str, bytes]:
         triples.append(t)
         if len(triples) > limit:
             raise ResultTooLarge(_too_large(limit, "triples"))
-    from ..graph import iris
-
-    return "graph", Store.serialize(triples, fmt, iris.PREFIXES)
+    return "graph", serialize(triples, fmt)
 
 
 class _QueryProcess:

@@ -42,7 +42,8 @@ import requests
 from ..errors import BadGateway, BadRequest, EntenteError, ResultTooLarge, ServiceUnavailable
 from ..formats import Format
 from ..settings import Settings
-from .embedded import Store, _prefixes, _sha256, _too_large, check_federation_within, check_update_within
+from ..representations import prefixes_for, serialize
+from .embedded import Store, _sha256, _too_large, check_federation_within, check_update_within
 from .sparql_text import check_nesting, has_dataset_clause, insert_data_as_template, top_level_keywords
 
 log = logging.getLogger("entente")
@@ -377,10 +378,9 @@ class RemoteStore:
 
         quads = self.quads()
         if fmt.kind == "dataset":
-            return ox.serialize(quads, format=fmt.oxigraph, prefixes=_prefixes(fmt, iris.PREFIXES))
-        return ox.serialize((q.triple for q in quads), format=fmt.oxigraph, prefixes=_prefixes(fmt, iris.PREFIXES))
+            return ox.serialize(quads, format=fmt.oxigraph, prefixes=prefixes_for(fmt, iris.PREFIXES))
+        return ox.serialize((q.triple for q in quads), format=fmt.oxigraph, prefixes=prefixes_for(fmt, iris.PREFIXES))
 
-    serialize = staticmethod(Store.serialize)
 
     # --- users' queries --------------------------------------------------------------------------
     def query_serialized(self, q: str, fmt, **ds) -> tuple[str, bytes]:
@@ -413,7 +413,7 @@ class RemoteStore:
             raise ResultTooLarge(_too_large(limit, "triples"))
         from ..graph import iris
 
-        return "graph", Store.serialize(triples, choice, iris.PREFIXES)
+        return "graph", serialize(triples, choice)
 
     @staticmethod
     def _cut_by_engine(r: requests.Response, rows: int) -> bool:

@@ -17,19 +17,18 @@ from flask import Blueprint, Response, current_app, render_template_string, requ
 from . import auth, negotiation, urls
 from .urls import public_root, settings
 
-from .. import children, formats
+from .. import children, formats, representations
+from ..formats import Format
 
 from ..graph import iris, provenance, submissions, validation
 from ..errors import BadRequest, Conflict, EntenteError, NotFound, PayloadTooLarge, ServiceUnavailable, \
     Unprocessable, UnsupportedMediaType
-from ..formats import Format
 from ..store import get_store
 
 bp = Blueprint("contributions", __name__)
 log = logging.getLogger("entente.contributions")
 
-# The JSON shapes of this API's own answers (reports, records, lists); RDF formats come from formats.py.
-JSON = Format("json", "application/json", "json", "report", None)
+JSON = formats.JSON
 REPORT_FORMATS = (JSON, *formats.GRAPHS)
 RECORD_FORMATS = (JSON, formats.HTML, *formats.DATASETS, *formats.GRAPHS)
 LIST_FORMATS = (JSON, formats.HTML)
@@ -130,7 +129,7 @@ def _report_response(report, status: int = 200) -> Response:
     if fmt is JSON:
         return Response(json.dumps(report.to_json(), indent=2), status, content_type="application/json")
     return Response(report.to_graph().serialize(format=fmt.rdflib, encoding="utf-8"), status,
-                    content_type=f"{fmt.media_type}; charset=utf-8")
+                    content_type=representations.content_type(fmt))
 
 
 @bp.post("/validate")
@@ -248,7 +247,7 @@ def show(cid: str):
     data_fmt = formats.by_media_type(record.media_type, formats.RDF)
     quads = provenance.record_graph(get_store(), cid) + \
         submissions.to_quads(submissions.parse(body, data_fmt, cid), cid)
-    return Response(submissions.serialize(quads, fmt), content_type=f"{fmt.media_type}; charset=utf-8")
+    return Response(representations.serialize(quads, fmt, prefixes=None), content_type=representations.content_type(fmt))
 
 
 # --- review ---------------------------------------------------------------------------------------

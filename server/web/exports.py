@@ -22,11 +22,11 @@ from datetime import datetime, timezone
 
 from flask import Blueprint, Response, request
 
-from .. import formats
+from .. import formats, representations
 from ..errors import BadRequest, NotFound, ServiceUnavailable
 from ..exports import annotations, nanopubs, quickstatements
 from ..exports.dataset import Data
-from ..store import Store, get_store
+from ..store import get_store
 from .urls import public_root, settings
 from .negotiation import negotiate
 
@@ -47,9 +47,8 @@ def _annotation_response(document: dict, link_type: str) -> Response:
         body = json.dumps(document, ensure_ascii=False, indent=1).encode("utf-8")
         response = Response(body, 200, content_type=annotations.MEDIA_TYPE)
     else:
-        body = ox_serialize(annotations.to_rdf(document), fmt)
-        response = Response(body, 200, content_type=f"{fmt.media_type}; charset=utf-8"
-                            if fmt.media_type.startswith("text/") else fmt.media_type)
+        body = representations.serialize(annotations.to_rdf(document), fmt, ANNO_PREFIXES)
+        response = Response(body, 200, content_type=representations.content_type(fmt))
     response.headers["Link"] = ", ".join((f'<{link_type}>; rel="type"', *ANNO_LINKS))
     response.headers["Allow"] = "GET, HEAD, OPTIONS"
     response.vary.add("Accept")
@@ -57,9 +56,8 @@ def _annotation_response(document: dict, link_type: str) -> Response:
     return response
 
 
-def ox_serialize(triples, fmt) -> bytes:
-    return Store.serialize(triples, fmt, {"oa": "http://www.w3.org/ns/oa#", "as": "http://www.w3.org/ns/activitystreams#",
-                                          "ldp": "http://www.w3.org/ns/ldp#", "dcterms": "http://purl.org/dc/terms/"})
+ANNO_PREFIXES = {"oa": "http://www.w3.org/ns/oa#", "as": "http://www.w3.org/ns/activitystreams#",
+                 "ldp": "http://www.w3.org/ns/ldp#", "dcterms": "http://purl.org/dc/terms/"}
 
 
 @bp.route("/annotations")
@@ -123,7 +121,7 @@ def _signer():
 
 
 def _trig(body: str) -> Response:
-    response = Response(body, 200, content_type="application/trig; charset=utf-8")
+    response = Response(body, 200, content_type=representations.content_type(formats.by_name("trig")))
     response.headers["Content-Profile"] = f"<{nanopubs.PROFILE}>"
     response.headers["Link"] = f'<{nanopubs.PROFILE}>; rel="profile"'
     response.vary.add("Accept")

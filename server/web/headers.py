@@ -21,13 +21,12 @@ from __future__ import annotations
 import gzip
 import hashlib
 
+from ..representations import compressible
+
 ALLOWED_METHODS = "GET, HEAD, POST, PUT, DELETE, OPTIONS"
 ALLOWED_HEADERS = "Accept, Accept-Encoding, Authorization, Content-Type, If-Modified-Since, If-None-Match"
 EXPOSED_HEADERS = "Content-Length, Content-Location, ETag, Last-Modified, Link, Location, Vary, X-Entente-Format"
 MIN_GZIP_BYTES = 512
-_COMPRESSIBLE = ("text/", "application/sparql-results", "application/json", "application/ld+json",
-                 "application/n-triples", "application/n-quads", "application/trig", "application/rdf+xml",
-                 "application/xml", "application/javascript", "image/svg+xml")
 
 
 def init_app(app) -> None:
@@ -66,7 +65,7 @@ def _vary(response, *names: str) -> None:
 def _gzip(request, response) -> None:
     if response.direct_passthrough or response.is_streamed or "Content-Encoding" in response.headers:
         return
-    if not response.mimetype or not response.mimetype.startswith(_COMPRESSIBLE):
+    if not compressible(response.mimetype):
         return
     if request.accept_encodings["gzip"] <= 0:
         return

@@ -20,7 +20,7 @@ from flask import Blueprint, Response, request
 
 from ..graph import describe, dumps, iris, void
 
-from .. import formats
+from .. import formats, representations
 from ..errors import NotFound
 from ..exports.catalog import EXPORTS
 from .negotiation import negotiate
@@ -71,7 +71,7 @@ def resolve(path: str) -> Response:
     if fmt is formats.HTML:
         return html_document(store, iri)
     more = f"{public_root()}/sparql?{urlencode({'query': describe.incoming_query(iri)})}"
-    body = describe.serialize(describe.description_quads(store, iri, more_link=more), fmt)
+    body = representations.serialize(describe.description_quads(store, iri, more_link=more), fmt, ordered=True)
     return document(body, fmt, thing)
 
 
@@ -93,8 +93,7 @@ def see_other(location: str) -> Response:
 def document(body: bytes, fmt: formats.Format, thing: str | None, twins=DOCUMENT_FORMATS) -> Response:
     """A document in `fmt`, with Link headers to the licence, the dataset (VoID) and the other `twins`
     of `thing`."""
-    response = Response(body, 200, content_type=f"{fmt.media_type}; charset=utf-8"
-                        if fmt.media_type.startswith("text/") else fmt.media_type)
+    response = Response(body, 200, content_type=representations.content_type(fmt))
     links = [f'<{settings().license}>; rel="license"',
              f'<{public_root()}/dataset>; rel="http://rdfs.org/ns/void#inDataset"']
     if thing is not None:
@@ -134,7 +133,7 @@ def void_thing():
 def void_document(ext: str):
     fmt = format_or_404(ext, VOID_FORMATS, "VoID document", "void")
     quads = void.description(get_store(), settings(), public_root(), exports=EXPORTS)
-    return document(describe.serialize(quads, fmt), fmt, "void", VOID_FORMATS)
+    return document(representations.serialize(quads, fmt, ordered=True), fmt, "void", VOID_FORMATS)
 
 
 @bp.route("/dumps/<name>")

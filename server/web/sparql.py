@@ -15,7 +15,8 @@ from flask import Blueprint, Response, current_app, jsonify, request
 
 from . import auth
 
-from .. import formats
+from .. import formats, representations
+from ..representations import content_type
 
 from ..graph import iris
 from ..errors import BadRequest, NotAcceptable, NotFound, UnsupportedMediaType
@@ -192,10 +193,6 @@ def _format_name(choose, kind: str) -> str | None:
         return None
 
 
-def content_type(fmt: formats.Format) -> str:
-    return fmt.media_type + ("; charset=utf-8" if fmt.media_type.startswith("text/") else "")
-
-
 def _update(text: str, params) -> Response:
     auth.authorize("maintainer")
     using = params.getlist("using-graph-uri")
@@ -215,7 +212,7 @@ def _describe_service() -> Response:
     fmt = negotiate(request.headers.get("Accept"), candidates, formats.by_name("turtle"))
     if fmt is formats.HTML:
         return Response(_query_page(), 200, content_type="text/html; charset=utf-8")
-    body = get_store().serialize(service_description(request.base_url), fmt, iris.PREFIXES)
+    body = representations.serialize(service_description(request.base_url), fmt)
     return Response(body, 200, content_type=content_type(fmt))
 
 
@@ -297,7 +294,7 @@ def graph_store(_rest: str | None = None):
             raise NotFound(f"There is no graph <{graph}> in the store.", where="graph")
         fmt = negotiate(request.headers.get("Accept"), formats.GRAPHS, formats.by_name("turtle"))
         triples = [q.triple for q in store.quads(graph)]
-        return Response(store.serialize(triples, fmt, iris.PREFIXES), 200, content_type=content_type(fmt))
+        return Response(representations.serialize(triples, fmt), 200, content_type=content_type(fmt))
 
     auth.authorize("maintainer")
     if request.method == "DELETE":
