@@ -59,3 +59,13 @@ def test_docs_quickstatements_example(server):
     shown = re.search(r"^Q57336\tP39\tQ332486\t.*$", (ROOT / "docs" / "exports.md").read_text(), re.M).group(0)
     full = run("curl -s http://127.0.0.1:8000/export/quickstatements.txt", server)
     assert out and shown in full.splitlines()
+
+
+def test_readme_nanopub_and_quickstatements_examples(server):
+    (nanopub,) = curl_commands(ROOT / "README.md", "Accept-Profile")
+    out = run(nanopub, server)
+    assert "np:hasAssertion" in out and "id:ali-khamenei ent:holdsPost id:supreme-leader-of-iran" in out
+    (qs,) = curl_commands(ROOT / "README.md", "/export/quickstatements.txt")
+    line = run(qs, server).strip()
+    shown = re.search(r"^# (Q57336\tP39\tQ332486\t.*)$", (ROOT / "README.md").read_text(), re.M).group(1)
+    assert line.startswith(shown.split("…")[0]) and 'en:"Iran’s supreme leader, Ali Khamenei"' in line
