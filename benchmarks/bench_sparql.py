@@ -79,7 +79,8 @@ def count_rows(url: str, query: str, timeout: float) -> tuple[int, float]:
     t = time.perf_counter()
     r = requests.get(url, params={"query": query}, headers={"Accept": ACCEPT}, timeout=timeout)
     seconds = time.perf_counter() - t
-    r.raise_for_status()
+    if r.status_code != 200:
+        raise ValueError(f"HTTP {r.status_code}: {' '.join(r.text.split())[:160]}")
     data = r.json()
     return (1 if "boolean" in data else len(data["results"]["bindings"])), seconds
 
