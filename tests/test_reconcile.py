@@ -211,6 +211,16 @@ def test_the_1_0_draft_service_at_reconcile_v1(server):
     assert requests.post(server.url + "/reconcile/v1/match", data="queries=x", timeout=30).status_code == 400
 
 
+def test_a_single_query_in_the_old_style(server):
+    plain = requests.get(server.url + "/reconcile", params={"query": "Hezbollah"}, timeout=30).json()
+    assert plain["result"][0]["id"] == ID + "hezbollah" and plain["result"][0]["match"]
+    typed = requests.get(server.url + "/reconcile", params={"query": json.dumps(
+        {"query": "Tehran", "type": ENT + "City"})}, timeout=30).json()
+    check("0.2", "reconciliation-result-batch", {"q0": typed})
+    assert typed["result"][0]["id"] == ID + "tehran"
+    assert requests.get(server.url + "/reconcile", params={"query": "{broken"}, timeout=30).status_code == 400
+
+
 # --- suggest, preview, view -----------------------------------------------------------------------
 
 def test_suggest_entity_type_and_property(server):

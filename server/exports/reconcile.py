@@ -30,7 +30,7 @@ from difflib import SequenceMatcher
 import pyoxigraph as ox
 
 from ..graph import iris
-from .dataset import OWL, Data, Entity
+from .dataset import OWL, Data, Entity, Term
 
 VERSIONS = ("0.2",)
 DEFAULT_LIMIT = 5
@@ -182,6 +182,11 @@ def parse_query(q, where: str) -> Query:
     if not text.strip() and not constraints:
         raise ReconcileError("A query needs a 'query' string or at least one property constraint.", where)
     return Query(text, [expand(t) for t in types], strict, _limit(q.get("limit"), where), constraints)
+
+
+def parse_single(raw: str) -> Query:
+    """A single `query=` (the 0.1 style): plain text, or a JSON query object."""
+    return parse_query(_json(raw, "query") if raw.lstrip().startswith("{") else raw, "query")
 
 
 def parse_batch_v1(raw) -> list[Query]:
@@ -492,7 +497,6 @@ def _used_properties(data: Data) -> set[str]:
 
 
 def _extra_properties(data: Data):
-    from .dataset import Term
     return [Term(SAME_AS, "Wikidata item (owl:sameAs)", "The entity's Wikidata item, where a public source pairs "
                  "the QID with it.", kind="property")]
 

@@ -72,9 +72,7 @@ def service():
             ids, props = reconcile.parse_extend(values["extend"])
             return _json(reconcile.extend(data, ids, props))
         if "query" in values:          # a single query (the 0.1 style): a string or a JSON query object
-            raw = values["query"]
-            query = raw if not raw.lstrip().startswith("{") else reconcile._json(raw, "query")
-            return _json({"result": reconcile.reconcile(data, reconcile.parse_query(query, "query"))})
+            return _json({"result": reconcile.reconcile(data, reconcile.parse_single(values["query"]))})
     except reconcile.ReconcileError as e:
         raise _bad(e) from None
     if request.method == "POST":
