@@ -38,3 +38,5 @@ fi
 if [ -f scripts/vendor.sh ]; then
   bash scripts/vendor.sh
 fi
+
+bash scripts/js-clients.sh      # Comunica, a real Linked Data client the tests run (tests/js)

@@ -53,6 +53,16 @@ def serialize(items, fmt: Format, prefixes: dict | None = PREFIXES, ordered: boo
     return ox.serialize(items, format=fmt.oxigraph, prefixes=prefixes_for(fmt, prefixes, items))
 
 
+def with_default_graph(quads, fmt: Format) -> list:
+    """In a dataset format, the quads and every triple once more in the default graph: Linked Data clients
+    (Comunica, which asks for N-Quads first) query a dereferenced document's default graph, and would
+    find nothing if every triple sat in a named graph. Graph formats merge the graphs anyway."""
+    quads = list(quads)
+    if fmt.kind != "dataset":
+        return quads
+    return quads + list(dict.fromkeys(ox.Quad(q.subject, q.predicate, q.object) for q in quads))
+
+
 def _reading_order(t) -> tuple:
     return (str(t.subject), t.predicate.value != RDF_TYPE, str(t.predicate), str(t.object))
 

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import contextlib
 import http.server
+import json
 import os
 import signal
 import socket
@@ -15,6 +16,7 @@ import subprocess
 import threading
 import time
 import xml.etree.ElementTree as ET
+from pathlib import Path
 
 import pytest
 import requests
@@ -533,6 +535,49 @@ def test_no_child_outlives_the_master_after_sigterm(make_server, tmp_path):
         for pid in _session_processes(master):   # never leave a runaway query behind, even when this fails
             with contextlib.suppress(ProcessLookupError):
                 os.kill(pid, signal.SIGKILL)
+
+
+# --- 11. a real Linked Data client: Comunica ----------------------------------------------------------
+
+JS = Path(__file__).parent / "js"
+
+
+def comunica(query: str, *sources: str) -> list[dict]:
+    """Run Comunica (tests/js, installed by scripts/setup.sh) on `sources`; its rows."""
+    assert (JS / "node_modules" / "@comunica" / "query-sparql").is_dir(), "run scripts/setup.sh (npm ci in tests/js)"
+    result = subprocess.run(["node", "comunica.mjs", query, *sources], cwd=JS, capture_output=True, text=True,
+                            timeout=120)
+    assert result.returncode == 0, result.stderr[-2000:]
+    return json.loads(result.stdout.strip().splitlines()[-1])
+
+
+def test_comunica_reads_a_dereferenced_resource(live):
+    """Comunica asks for N-Quads first and queries the default graph: the description must be there."""
+    rows = comunica(f"SELECT ?p ?o WHERE {{ <{ID}iran> ?p ?o }}", f"{live.url}/id/iran")
+    predicates = {row["p"] for row in rows}
+    assert "http://www.w3.org/1999/02/22-rdf-syntax-ns#type" in predicates, rows[:5]
+    assert "http://www.w3.org/2000/01/rdf-schema#label" in predicates
+    assert len(rows) >= 10
+
+
+def test_comunica_joins_across_dereferenced_resources(live):
+    """Two of our IRIs dereferenced as sources: what one says of the other joins with the other's labels."""
+    rows = comunica(f"SELECT DISTINCT ?p ?label WHERE {{ <{ID}iran> ?p <{ID}russia> . "
+                    f"<{ID}russia> <http://www.w3.org/2000/01/rdf-schema#label> ?label }}",
+                    f"{live.url}/id/iran", f"{live.url}/id/russia")
+    assert rows and all(row["label"] for row in rows), rows
+    assert any(row["p"].startswith("https://w3id.org/entente/ontology#") for row in rows), rows
+
+
+def test_comunica_as_a_sparql_client(live):
+    query = "SELECT (COUNT(*) AS ?n) WHERE { GRAPH ?g { ?s ?p ?o } }"
+    ours = requests.get(live.url + "/sparql", params={"query": query},
+                        headers={"Accept": "application/sparql-results+json"}).json()
+    theirs = comunica(query, f"sparql@{live.url}/sparql")
+    assert int(theirs[0]["n"]) == int(ours["results"]["bindings"][0]["n"]["value"]) > 1000
+    rows = comunica(f"SELECT ?label WHERE {{ <{ID}iran> <http://www.w3.org/2000/01/rdf-schema#label> ?label }}",
+                    f"sparql@{live.url}/sparql")
+    assert any(row["label"] == "Iran" for row in rows), rows
 
 
 # --- the store is as it was ------------------------------------------------------------------------

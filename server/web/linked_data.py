@@ -71,8 +71,10 @@ def resolve(path: str) -> Response:
     if fmt is formats.HTML:
         return html_document(store, iri)
     more = f"{public_root()}/sparql?{urlencode({'query': describe.incoming_query(iri)})}"
-    body = representations.serialize(describe.description_quads(store, iri, more_link=more), fmt, ordered=True)
+    quads = describe.description_quads(store, iri, more_link=more)
+    body = representations.serialize(representations.with_default_graph(quads, fmt), fmt, ordered=True)
     return document(body, fmt, thing)
+
 
 
 def split_extension(path: str) -> tuple[str, formats.Format | None]:
