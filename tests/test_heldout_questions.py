@@ -1,7 +1,7 @@
 """Held-out competency questions: what a researcher of Iran–Russia relations asks, answered by the built graph.
 
 The questions and their expected answers (docs/competency/heldout/QUESTIONS.md) were written from the
-article's words before the data or the queries were read; each test compares the query's rows on the
+article's words before the data or the queries were read (h01-h20; h21-h26 after, answers still from the text); each test compares the query's rows on the
 built dataset (in-process pyoxigraph, union default graph) with that answer, so a wrong graph fails.
 Where the graph cannot answer, the test is a strict xfail naming the gap (docs/modelling.md, "Held-out
 questions"): it turns red as soon as the gap is filled, so the expectation gets promoted, never weakened.
@@ -44,7 +44,7 @@ def col(rs: list[dict], name: str) -> set:
 
 def test_every_heldout_question_has_a_query_with_its_question_and_answer():
     queries = sorted(HELDOUT.glob("h*.rq"))
-    assert len(queries) == 20
+    assert len(queries) == 26
     for path in queries:
         text = path.read_text(encoding="utf-8")
         assert text.startswith("# H"), path.name
@@ -197,3 +197,45 @@ def test_h19_the_hedged_statements_include_the_five_the_text_hedges(store):
 def test_h20_iran_and_russia_fight_side_by_side_in_syria(store):
     rs = rows(store, "h20")
     assert (I("russia"), I("syria")) in {(r["ally"], r["country"]) for r in rs}
+
+
+# --- batch 2: written after the data had been read (answers still from the text) -----------------------
+
+def test_h21_rouhanis_outreach_to_the_west_came_after_the_nuclear_deal(store):
+    assert {(r["event"], r["asserter"]) for r in rows(store, "h21")} == \
+        {(I("rouhani-outreach-to-the-west"), I("reza-haghighatnejad"))}
+
+
+@pytest.mark.xfail(strict=True, reason="gap: Russia's backing of Iran is not tied to the time of the nuclear negotiations")
+def test_h22_russia_backed_iran_during_two_years_of_nuclear_negotiations(store):
+    rs = rows(store, "h22")
+    assert {float(r["years"]) for r in rs} == {2.0}
+    assert {r["what"] for r in rs} - {None}, "nothing Russia did is placed during the negotiations"
+
+
+def test_h23_the_agendas_diverge_over_assads_future_says_the_article_hedged(store):
+    rs = rows(store, "h23")
+    assert col(rs, "topic") == {I("future-of-bashar-al-assad")}
+    assert col(rs, "asserter") == {I("bloomberg-news")}
+    assert ENT + "Possible" in col(rs, "certainty")             # "may be diverging"
+
+
+def test_h24_the_eight_people_quoted_directly(store):
+    assert col(rows(store, "h24"), "speaker") == {I(n) for n in (
+        "ali-khamenei", "nikolay-kozhanov", "reza-haghighatnejad", "mark-katz", "sergei-lavrov",
+        "vladimir-putin", "mohammad-ali-jafari", "afshon-ostovar")}
+
+
+def test_h25_new_york_talks_on_friday_after_the_october_session_about_prospects(store):
+    rs = rows(store, "h25")
+    assert {I("iranian-officials"), I("leading-diplomats")} <= col(rs, "participant")
+    assert col(rs, "day") == {I("day-2015-12-18")}
+    prospects = {r["topic"] for r in rs if r["topicIsProspect"] == "true"}
+    assert {I("syrian-cease-fire"), I("syrian-power-sharing-administration")} <= prospects
+    assert col(rs, "earlierMonth") == {I("month-2015-10")}
+
+
+def test_h26_neither_cash_nor_technology_is_likely_to_be_found_in_russia(store):
+    rs = rows(store, "h26")
+    assert len(rs) == 2
+    assert {(r["polarity"], r["certainty"]) for r in rs} == {(ENT + "Negated", ENT + "Probable")}
