@@ -152,3 +152,14 @@ def test_the_label_shape_over_http_on_the_real_server(server):
         rows = r.json()["results"]["bindings"]
         assert [(b["financierLabel"]["value"], b["financedLabel"]["value"]) for b in rows] == \
             [("Iran’s ruling clerics", "Hezbollah")], union
+
+
+def test_pages_say_when_a_statement_is_denied_hedged_or_conditional(server):
+    """A resource page lists a negated claim's triple with its evidence; the label under it must say
+    "denied" (and how sure), or a reader takes "cash … available in Russia" for what the article says."""
+    import requests
+
+    page = requests.get(server.url + "/id/cash-to-rebuild-the-iranian-economy.html", timeout=30).text
+    assert "denied, probable" in page
+    page = requests.get(server.url + "/id/departure-of-bashar-al-assad.html", timeout=30).text
+    assert "conditional" in page          # "must go for Syria to have a chance of peace"

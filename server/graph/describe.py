@@ -41,6 +41,17 @@ MODALITY_LABELS = {
     iris.ENT + "Hedged": "hedged (reportedly / speculation)",
 }
 
+# What a reader must not miss beside the modality: a denial, a hedge, a future or a condition. Affirmed,
+# certain, past and ongoing say nothing more than the plain statement, so they add no word.
+QUALIFIER_WORDS = {
+    iris.ENT + "Negated": "denied",
+    iris.ENT + "Probable": "probable",
+    iris.ENT + "Possible": "possible",
+    iris.ENT + "Future": "intended or future",
+    iris.ENT + "Hypothetical": "conditional",
+}
+QUALIFIERS = (iris.ENT + "polarity", iris.ENT + "certainty", iris.ENT + "timeReference")
+
 
 @dataclass
 class Node:
@@ -63,6 +74,7 @@ class Evidence:
     end: int | None
     span: str | None
     contribution: str | None       # set when the graph is a contribution (visibly contributed)
+    qualifier_note: str = ""      # " — denied, probable": polarity, certainty, time that change the reading
 
 
 @dataclass
@@ -327,6 +339,7 @@ def _evidence(store, graphs, labels: dict[str, str]) -> dict[str, list[Evidence]
                     modality_label=_modality_label(modality_iri, asserter_node, contribution,
                                                    inferred=any(t.value == iris.ENT + "InferredGraph"
                                                                 for t in m.get(RDF_TYPE, []))),
+                    qualifier_note=_qualifier_note(m),
                     asserter=asserter_node, contribution=contribution)
         span_iris = sorted(s.value for s in m.get(iris.ENT + "evidence", []) if isinstance(s, ox.NamedNode))
         if not span_iris:
@@ -337,6 +350,12 @@ def _evidence(store, graphs, labels: dict[str, str]) -> dict[str, list[Evidence]
                                   end=_int(span_props.get(s, {}).get(NIF + "endIndex")),
                                   span=s, **base) for s in span_iris]
     return result
+
+
+def _qualifier_note(meta: dict[str, list]) -> str:
+    """" — denied, possible" for a claim whose qualifiers change how its plain triples read."""
+    words = [QUALIFIER_WORDS[v.value] for q in QUALIFIERS for v in meta.get(q, []) if v.value in QUALIFIER_WORDS]
+    return " — " + ", ".join(words) if words else ""
 
 
 def _modality_label(modality: str, asserter: Node | None, contribution: str | None, inferred: bool = False) -> str:

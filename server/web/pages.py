@@ -225,7 +225,8 @@ def _evidence_views(statement, base: str) -> list[EvidenceView]:
         asserter = node_link(ev.asserter, base) if ev.asserter else None
         span_url = article_span_href(base, ev.begin, ev.end) if ev.begin is not None and ev.end is not None else None
         views.append(EvidenceView(page_data.modality_key(ev.modality),
-                                  modality_text(ev.modality, asserter.text if asserter else None, ev.modality_label),
+                                  modality_text(ev.modality, asserter.text if asserter else None, ev.modality_label)
+                                  + ev.qualifier_note,
                                   asserter, ev.quote, span_url, link(ev.claim, base, curie(ev.claim)),
                                   link(ev.contribution, base, "contributed") if ev.contribution else None))
     return views
