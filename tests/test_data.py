@@ -612,6 +612,7 @@ RELATION_WORDS = {
     ENT.envisages: r"envisages",
     ENT.interestOf: r"interest",
     ENT.reliesOn: r"rely|depend|wedded|worried",
+    ENT.mainExport: r"main export",
 }
 
 

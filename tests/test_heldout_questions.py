@@ -168,7 +168,6 @@ def test_h16_saudi_arabia_is_irans_rival_in_the_articles_voice(store):
     assert {(r["rival"], r["modality"]) for r in rows(store, "h16")} == {(I("saudi-arabia"), ENT + "ArticleVoice")}
 
 
-@pytest.mark.xfail(strict=True, reason="gap: 'oil, Russia's main export' is only in a label; no triple says what Russia exports")
 def test_h17_russia_in_recession_and_oil_its_main_export(store):
     rs = rows(store, "h17")
     assert I("russian-recession") in col(rs, "situation")
