@@ -22,7 +22,7 @@ import requests
 from conftest import CONTRIBUTOR_TOKEN, MAINTAINER_TOKEN, LiveServer
 
 GOOD = (Path(__file__).parent / "data" / "contributions" / "good-katz-friendly.trig").read_bytes()
-DATA_QUADS = 11          # quads of GOOD once accepted (10 in graph contribution/<id>, 1 in its claim graph)
+DATA_QUADS = 14          # quads of GOOD once accepted (13 in graph contribution/<id>: claim, qualifiers, span; 1 in its claim graph)
 SENT = 40                # contributions sent in all
 PARALLEL = 8             # at once
 KILL_AFTER = 12          # acknowledgements seen before SIGKILL
