@@ -810,8 +810,11 @@ def test_each_claim_record_says_when_it_was_made_and_by_which_release(ds, claims
     for c in claims_graph.subjects(RDF.type, ENT.Claim):
         created = [str(d) for d in claims_graph.objects(c, rdflib.DCTERMS.created)]
         modified = [str(d) for d in claims_graph.objects(c, rdflib.DCTERMS.modified)]
-        [release] = list(claims_graph.objects(c, prov.wasGeneratedBy))
-        assert len(created) == 1 and len(modified) <= 1, c
+        made_by = list(claims_graph.objects(c, prov.wasGeneratedBy))
+        hint = (f"{c}: a claim record says when it was made and by which release, e.g. dcterms:created "
+                f'"2026-12-06"^^xsd:date ; prov:wasGeneratedBy rel:release-2026-12-06 (data/releases.trig)')
+        assert len(made_by) == 1 and len(created) == 1 and len(modified) <= 1, hint
+        release = made_by[0]
         assert release in releases, c
         assert releases[release] == max(created + modified), c
 
