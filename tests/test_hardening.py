@@ -6,10 +6,12 @@ graphs as they were (the last test checks it).
 
 from __future__ import annotations
 
+import ast
 import contextlib
 import http.server
 import json
 import os
+import re
 import signal
 import socket
 import subprocess
@@ -349,6 +351,56 @@ def test_ids_that_only_start_like_an_id_are_404(live, suffix):
                           headers={**MAINTAINER, "Accept": "application/json"})
         assert r.status_code == 404, r.text
         assert "SPARQL" not in r.text
+
+
+# the functions that receive values from requests, and the parameters that carry them
+REQUEST_VALUES = {"server/graph/provenance.py": {"read": "cid", "record_graph": "cid"},
+                  "server/graph/page_data.py": {"relations": "focus", "graph_content": "graph"},
+                  "server/graph/describe.py": {"exists": "iri", "description_quads": "iri"}}
+SPARQL_WORDS = re.compile(r"\b(SELECT|ASK|CONSTRUCT|DESCRIBE|INSERT|DELETE|WHERE|GRAPH|FILTER|VALUES)\b")
+SANITIZERS = {"_named", "NamedNode", "_n"}        # pyoxigraph terms: validated IRIs, never raw text
+
+
+def _sparql_fstrings(tree):
+    for node in ast.walk(tree):
+        if isinstance(node, ast.JoinedStr) and any(isinstance(v, ast.FormattedValue) for v in node.values):
+            text = "".join(v.value for v in node.values if isinstance(v, ast.Constant) and isinstance(v.value, str))
+            if SPARQL_WORDS.search(text) and "{" in text:
+                yield node
+
+
+def _names(node) -> set[str]:
+    """Names used in `node`, except inside a call that makes a pyoxigraph term of them."""
+    if isinstance(node, ast.Call) and getattr(node.func, "attr", getattr(node.func, "id", None)) in SANITIZERS:
+        return set()
+    if isinstance(node, ast.Compare):              # a comparison gives a boolean, not text
+        return set()
+    if isinstance(node, ast.Name):
+        return {node.id}
+    return set().union(*(_names(child) for child in ast.iter_child_nodes(node)))
+
+
+def test_no_sparql_text_is_built_from_request_values():
+    """The web layer builds no SPARQL; the functions below it that take a request's id, IRI or focus bind it
+    (or make a pyoxigraph term of it) and never write it, or anything made from it, into query text."""
+    root = Path(__file__).resolve().parent.parent
+    for path in sorted((root / "server" / "web").rglob("*.py")):
+        built = [n.lineno for n in _sparql_fstrings(ast.parse(path.read_text()))]
+        assert not built, f"{path.relative_to(root)} builds SPARQL text at lines {built}"
+    checked = 0
+    for name, functions in REQUEST_VALUES.items():
+        tree = ast.parse((root / name).read_text())
+        for fn in (n for n in ast.walk(tree) if isinstance(n, ast.FunctionDef) and n.name in functions):
+            tainted = {functions[fn.name]}
+            for node in ast.walk(fn):                       # what is made from the value is tainted too
+                if isinstance(node, ast.Assign) and _names(node.value) & tainted:
+                    tainted |= {t.id for t in node.targets if isinstance(t, ast.Name)}
+            for fstring in _sparql_fstrings(fn):
+                for value in (v for v in fstring.values if isinstance(v, ast.FormattedValue)):
+                    assert not _names(value.value) & tainted, \
+                        f"{name}:{fstring.lineno} {fn.name}() writes {ast.unparse(value.value)} into SPARQL text"
+            checked += 1
+    assert checked == sum(len(f) for f in REQUEST_VALUES.values())
 
 
 # --- 9. pictures ------------------------------------------------------------------------------------

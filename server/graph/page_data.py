@@ -258,13 +258,17 @@ def graph_content(store, graph: str, limit: int = GRAPH_PAGE_LIMIT) -> GraphCont
     the graph is a claim, its evidence spans."""
     if not _safe_iri(graph) or graph not in store.graph_names():
         return None
-    total = _int(store.select(f"SELECT (COUNT(*) AS ?n) WHERE {{ GRAPH <{graph}> {{ ?s ?p ?o }} }}")[0].get("n")) or 0
-    rows = store.select(f"SELECT ?s ?p ?o WHERE {{ GRAPH <{graph}> {{ ?s ?p ?o }} }} ORDER BY ?s ?p ?o LIMIT {limit}")
+    # the graph's name comes from the request: it is bound (?g), never written into the query text
+    bind = {"g": ox.NamedNode(graph)}
+    counted = store.select("SELECT (COUNT(*) AS ?n) ?g WHERE { GRAPH ?g { ?s ?p ?o } } GROUP BY ?g", bind=bind)
+    total = (_int(counted[0].get("n")) if counted else 0) or 0
+    rows = store.select(f"SELECT ?s ?p ?o ?g WHERE {{ GRAPH ?g {{ ?s ?p ?o }} }} ORDER BY ?s ?p ?o LIMIT {int(limit)}",
+                        bind=bind)
     facts = [Fact(r["s"].value, r["p"].value, r["o"].value, _is_iri(r["o"])) for r in rows]
     evidence = []
-    for r in store.select(f"""{PROLOGUE}SELECT DISTINCT ?span ?b ?e ?quote WHERE {{
-        <{graph}> ent:evidence ?span . ?span nif:beginIndex ?b ; nif:endIndex ?e .
-        OPTIONAL {{ ?span nif:anchorOf ?quote }} }} ORDER BY ?b ?e""", **UNION):
+    for r in store.select(f"""{PROLOGUE}SELECT DISTINCT ?span ?b ?e ?quote ?g WHERE {{
+        ?g ent:evidence ?span . ?span nif:beginIndex ?b ; nif:endIndex ?e .
+        OPTIONAL {{ ?span nif:anchorOf ?quote }} }} ORDER BY ?b ?e""", bind=bind, **UNION):
         evidence.append((r["span"].value, _int(r["b"]), _int(r["e"]), _val(r.get("quote")) or ""))
     wanted = {f.subject for f in facts} | {f.predicate for f in facts} | {f.object for f in facts if f.object_is_iri}
     return GraphContent(facts, total, evidence, labels(store, wanted))
@@ -483,16 +487,17 @@ def relations(store, focus: str | None = None) -> list[Relation]:
         actor = " ".join(f"ent:{c}" for c in ACTOR_CLASSES)
         where = f"""?s a ?ts . ?ts rdfs:subClassOf* ?top1 . VALUES ?top1 {{ {actor} }}
             ?o a ?to . ?to rdfs:subClassOf* ?top2 . VALUES ?top2 {{ {actor} }}"""
-    else:
-        where = f"FILTER(?s = <{focus}> || ?o = <{focus}>)"
-    rows = store.select(f"""{PROLOGUE}SELECT DISTINCT ?s ?p ?o ?c ?modality ?who WHERE {{
+    else:                      # the focus comes from the request: bound (?focus), never written into the text
+        where = "FILTER(?s = ?focus || ?o = ?focus)"
+    bind = {"focus": ox.NamedNode(focus)} if focus is not None else None
+    rows = store.select(f"""{PROLOGUE}SELECT DISTINCT ?s ?p ?o ?c ?modality ?who{" ?focus" if bind else ""} WHERE {{
         GRAPH ?c {{ ?s ?p ?o }}
         ?c ent:evidence ?span .
         FILTER(isIRI(?o) && STRSTARTS(STR(?p), "{iris.ENT}") && STRSTARTS(STR(?s), "{iris.ID}")
                && STRSTARTS(STR(?o), "{iris.ID}") && ?s != ?o)
         {where}
         OPTIONAL {{ ?c ent:modality ?modality }}
-        OPTIONAL {{ ?c ent:assertedBy ?who }} }}""", **UNION)
+        OPTIONAL {{ ?c ent:assertedBy ?who }} }}""", bind=bind, **UNION)
     return sorted((Relation(r["s"].value, r["p"].value, r["o"].value, r["c"].value, _val(r.get("modality")),
                             _val(r.get("who"))) for r in rows),
                   key=lambda r: (r.subject, r.predicate, r.object, r.claim))
