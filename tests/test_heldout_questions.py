@@ -205,7 +205,6 @@ def test_h21_rouhanis_outreach_to_the_west_came_after_the_nuclear_deal(store):
         {(I("rouhani-outreach-to-the-west"), I("reza-haghighatnejad"))}
 
 
-@pytest.mark.xfail(strict=True, reason="gap: Russia's backing of Iran is not tied to the time of the nuclear negotiations")
 def test_h22_russia_backed_iran_during_two_years_of_nuclear_negotiations(store):
     rs = rows(store, "h22")
     assert {float(r["years"]) for r in rs} == {2.0}
