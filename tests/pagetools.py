@@ -101,13 +101,14 @@ def select(base_url: str, query: str) -> list[dict[str, str]]:
     return [{k: v["value"] for k, v in row.items()} for row in response.json()["results"]["bindings"]]
 
 
-def page_server(request, tmp_path_factory):
-    """The shared server with the real built dataset. ENTENTE_PAGES_DATASET=<file> runs the page tests
-    against another dataset instead (used while the real build was not ready yet)."""
+def page_server(request, tmp_path_factory, backend):
+    """The shared server with the real built dataset (on the test's store backend, conftest.py).
+    ENTENTE_PAGES_DATASET=<file> runs the page tests against another dataset instead (used while the
+    real build was not ready yet)."""
     dataset = os.environ.get("ENTENTE_PAGES_DATASET")
     if not dataset:
         yield request.getfixturevalue("server")
         return
-    live = LiveServer(tmp_path_factory.mktemp("pages") / "store", Path(dataset)).start()
+    live = LiveServer(tmp_path_factory.mktemp("pages") / "store", Path(dataset), backend=backend).start()
     yield live
     live.stop()

@@ -23,6 +23,8 @@ import requests
 
 from conftest import CONTRIBUTOR_TOKEN, MAINTAINER_TOKEN, ROOT, LiveServer
 
+BOTH = pytest.mark.backends("embedded", "virtuoso")     # run on the embedded store and on Virtuoso (conftest.py)
+
 DATA = Path(__file__).parent / "data" / "contributions"
 GOOD_TRIG = (DATA / "good-katz-friendly.trig").read_bytes()
 GOOD_NQ = (DATA / "good-loan.nq").read_bytes()
@@ -44,8 +46,8 @@ PREFIXES = """@prefix ent: <https://w3id.org/entente/ontology#> .
 
 
 @pytest.fixture(scope="module")
-def contributions_server(built_dataset, tmp_path_factory):
-    server = LiveServer(tmp_path_factory.mktemp("contrib") / "store", built_dataset,
+def contributions_server(built_dataset, tmp_path_factory, backend):
+    server = LiveServer(tmp_path_factory.mktemp("contrib") / "store", built_dataset, backend=backend,
                         env={"ENTENTE_MAX_BODY_BYTES": str(MAX_BODY), "ENTENTE_RATE_LIMIT": "10000"}).start()
     yield server
     server.stop()
@@ -190,6 +192,7 @@ def test_good_contribution_is_pending_then_accepted_into_its_own_graph(contribut
     assert again.status_code == 409
 
 
+@BOTH
 def test_rejected_contribution_stays_retrievable_with_its_reason_and_is_never_served(contributions_server):
     cid = send(contributions_server, GOOD_NQ, NQ).json()["id"]
     iri = BASE + "contribution/" + cid
@@ -214,6 +217,7 @@ def test_rejected_contribution_stays_retrievable_with_its_reason_and_is_never_se
     assert "&lt;b&gt;bold&lt;/b&gt; claim" in html.text and "<b>bold</b>" not in html.text
 
 
+@BOTH
 def test_concurrent_reviews_of_one_contribution_one_wins(contributions_server):
     cid = send(contributions_server, GOOD_TRIG).json()["id"]
     results = {}
@@ -247,6 +251,7 @@ def test_review_needs_a_maintainer_and_a_reason_to_reject(contributions_server):
     assert state_of(contributions_server) == before
 
 
+@BOTH
 def test_list_filters_by_state_and_pages(contributions_server):
     ids = [send(contributions_server, GOOD_TRIG).json()["id"] for _ in range(3)]
     page = requests.get(f"{contributions_server.url}/contributions?state=pending&limit=2", timeout=10).json()

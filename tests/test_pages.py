@@ -20,6 +20,8 @@ from conftest import CONTRIBUTOR_TOKEN, MAINTAINER_TOKEN
 from pagetools import get_page, select
 from server.graph import iris
 
+BOTH = pytest.mark.backends("embedded", "virtuoso")     # run on the embedded store and on Virtuoso (conftest.py)
+
 pytestmark = pytest.mark.filterwarnings("ignore::DeprecationWarning")
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -151,6 +153,7 @@ def test_resource_pages_show_each_statement_with_its_evidence_and_modality(site,
             assert href == site.url + "/id/bloomberg-iran-russia-2015.html" + anchor
 
 
+@BOTH
 def test_claim_page_shows_its_graph_its_evidence_and_who_asserts_it(site):
     claim = iris.CLAIM + "clerics-finance-hezbollah"
     triples = select(site.url, f"SELECT ?s ?p ?o WHERE {{ GRAPH <{claim}> {{ ?s ?p ?o }} }}")
@@ -203,6 +206,7 @@ def test_wikidata_links_are_shown_as_such(site):
         assert "Wikidata" in links[0].text()
 
 
+@BOTH
 def test_entity_page_embeds_the_picture_around_it(site):
     _, page = get_page(site.url + "/id/iran.html")
     objects = page.find_all("object", type="image/svg+xml")

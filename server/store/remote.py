@@ -307,9 +307,22 @@ class RemoteStore:
     def ask(self, q: str, bind: dict | None = None, **ds) -> bool:
         base = ds.pop("base_iri", None)
         q = _bound(q, bind)
-        r = self._run_query(q, _RESULTS_XML, self.settings.query_timeout, self._dataset_params(q, own=True, **ds),
-                            base)
+        r = self._run_ask(q, self.settings.query_timeout, self._dataset_params(q, own=True, **ds), base)
         return bool(_results(r.content))
+
+    def _run_ask(self, q: str, timeout: float, params: list, base: str | None) -> requests.Response:
+        """An ASK; on Virtuoso run as SELECT … LIMIT 1, because Virtuoso 7 answers true for
+        `ASK { GRAPH <g> { … } }` when <g> is outside the request's named graphs (its SELECT is right).
+        The answer is rewritten as a boolean result."""
+        self._detect_engine()
+        select = _ask_as_select(q) if self.engine == "virtuoso" else None
+        if select is None:
+            return self._run_query(q, _RESULTS_XML, timeout, params, base)
+        r = self._run_query(select, _RESULTS_XML, timeout, params, base)
+        found = b"<result>" in r.content or b"<result/>" in r.content
+        r._content = (b'<?xml version="1.0"?><sparql xmlns="http://www.w3.org/2005/sparql-results#"><head/>'
+                      b"<boolean>" + (b"true" if found else b"false") + b"</boolean></sparql>")
+        return r
 
     def construct(self, q: str, bind: dict | None = None, **ds) -> list:
         base = ds.pop("base_iri", None)
@@ -395,7 +408,10 @@ class RemoteStore:
         # One media type, by the query's form: Virtuoso answers a list of them with 406 for CONSTRUCT.
         form = next((w for w, _ in top_level_keywords(q) if w in ("SELECT", "ASK", "CONSTRUCT", "DESCRIBE")), "SELECT")
         accept = _NTRIPLES if form in ("CONSTRUCT", "DESCRIBE") else _RESULTS_XML
-        r = self._run_query(q, accept, timeout, self._dataset_params(q, **ds), base)
+        if form == "ASK":
+            r = self._run_ask(q, timeout, self._dataset_params(q, **ds), base)
+        else:
+            r = self._run_query(q, accept, timeout, self._dataset_params(q, **ds), base)
         limit = self.settings.max_results
         media = r.headers.get("Content-Type", "").split(";")[0].strip().lower()
         if media in (_RESULTS_XML, "application/xml", "text/xml"):
@@ -560,6 +576,22 @@ def check_engine_extensions(text: str) -> None:
     if m:
         raise BadRequest(f"The {m.group(1)}: namespace is refused: it calls the engine's built-in SQL "
                          f"functions, which are not SPARQL 1.1.", where={"offset": m.start()})
+
+
+def _ask_as_select(q: str) -> str | None:
+    """`ASK …` as `SELECT * … LIMIT 1` (None when that would not be the same query: GROUP BY or HAVING)."""
+    words = top_level_keywords(q)
+    names = [w for w, _ in words]
+    if "ASK" not in names or "GROUP" in names or "HAVING" in names:
+        return None
+    ask = words[names.index("ASK")][1]
+    text = q[:ask] + "SELECT *" + q[ask + 3:]
+    shift = len("SELECT *") - 3
+    values = [offset for word, offset in words if word == "VALUES" and offset > ask]
+    if values:                         # a trailing VALUES clause comes after the solution modifiers
+        at = values[-1] + shift
+        return text[:at] + " LIMIT 1 " + text[at:]
+    return text + "\nLIMIT 1"
 
 
 def _with_base(text: str, base_iri: str | None) -> str:
