@@ -87,7 +87,9 @@ def _int(row: dict, var: str) -> int:
 
 
 def _compute(store, base: str) -> Statistics:
-    entity = f'FILTER(isIRI(?s) && STRSTARTS(STR(?s), "{base}"))'
+    # A subject is an IRI or a blank node, and STR() of a blank node is an error (the row is dropped), so
+    # no isIRI() test is needed: with one, Virtuoso 7 (remote store) takes ~18 s here instead of ~1 s.
+    entity = f'FILTER(STRSTARTS(STR(?s), "{base}"))'
     every = "{ { GRAPH ?g { ?s ?p ?o } } UNION { ?s ?p ?o } }"     # every triple of every graph
     row = store.select(f"SELECT (COUNT(*) AS ?t) (COUNT(DISTINCT ?s) AS ?ds) (COUNT(DISTINCT ?p) AS ?dp) "
                        f"(COUNT(DISTINCT ?o) AS ?do) WHERE {every}", **_OWN)[0]

@@ -1,0 +1,114 @@
+"""The remote store's own guarantees on a real Virtuoso (the shared suite runs the HTTP behaviour on it
+through conftest's `backends` marker): time limit, result limit, refused operations, Virtuoso's system
+graphs never touched, blank nodes, the idempotent bulk load."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pyoxigraph as ox
+import pytest
+import requests
+
+from conftest import release_virtuoso, start_virtuoso
+from server import formats
+from server.errors import BadRequest, ResultTooLarge, ServiceUnavailable
+from server.settings import Settings
+from server.store import open_store
+from server.store.remote import RemoteStore
+
+SAMPLE = Path(__file__).parent / "data" / "linked-data-sample.trig"
+JSON = formats.by_name("json")
+
+
+@pytest.fixture(scope="module")
+def virtuoso(tmp_path_factory):
+    instance = start_virtuoso(tmp_path_factory.mktemp("remote") / "virtuoso")
+    yield instance
+    release_virtuoso(instance)
+
+
+def remote(virtuoso, **settings) -> RemoteStore:
+    env = virtuoso.settings_env()
+    store = open_store(Settings(store_url=env["ENTENTE_STORE_URL"], store_gsp_url=env["ENTENTE_STORE_GSP_URL"],
+                                store_user=env["ENTENTE_STORE_USER"], store_password=env["ENTENTE_STORE_PASSWORD"],
+                                store_auth="digest", **settings))
+    assert isinstance(store, RemoteStore)
+    return store
+
+
+@pytest.fixture(scope="module")
+def store(virtuoso):
+    s = remote(virtuoso)
+    assert s.load_dataset(SAMPLE) is True
+    return s
+
+
+def engine_graphs(virtuoso) -> set[str]:
+    """Every graph Virtuoso holds, asked past Entente (its open endpoint)."""
+    r = requests.get(virtuoso.url + "/sparql", params={"query": "SELECT ?g WHERE { GRAPH ?g { ?s ?p ?o } } GROUP BY ?g"},
+                     headers={"Accept": "application/sparql-results+json"}, timeout=30)
+    return {row["g"]["value"] for row in r.json()["results"]["bindings"]}
+
+
+def test_the_load_is_idempotent_and_counts_match_the_file(store, virtuoso):
+    quads = list(ox.parse(path=str(SAMPLE), format=ox.RdfFormat.TRIG))
+    assert store.count() == len(quads)
+    assert set(store.graph_names()) == {q.graph_name.value for q in quads if isinstance(q.graph_name, ox.NamedNode)}
+    version = store.version
+    assert store.load_dataset(SAMPLE) is False and store.version == version
+    assert "http://www.openlinksw.com/schemas/virtrdf#" in engine_graphs(virtuoso)
+    assert "http://www.openlinksw.com/schemas/virtrdf#" not in store.graph_names()
+
+
+def test_an_answer_over_the_limit_is_refused_not_cut(virtuoso, store):
+    small = remote(virtuoso, max_results=5)
+    with pytest.raises(ResultTooLarge):
+        small.query_serialized("SELECT * WHERE { ?s ?p ?o }", JSON)
+    kind, body = small.query_serialized("SELECT * WHERE { ?s ?p ?o } LIMIT 5", JSON)
+    assert kind == "results" and body.count(b'"s":') == 5
+
+
+def test_a_query_over_the_time_limit_is_stopped(virtuoso, store):
+    slow = remote(virtuoso, query_timeout=1.0)
+    with pytest.raises(ServiceUnavailable):
+        slow.query_serialized("SELECT (COUNT(*) AS ?n) WHERE { ?a ?b ?c . ?d ?e ?f . ?g ?h ?i . ?j ?k ?l }", JSON)
+
+
+@pytest.mark.parametrize("text", [
+    'DEFINE input:grab-all "yes" SELECT * WHERE { ?s ?p ?o }',          # Virtuoso pragma: fetches URLs
+    "SELECT (bif:getenv('PATH') AS ?x) WHERE {}",                        # Virtuoso SQL function
+    "SELECT * WHERE { SERVICE <http://127.0.0.1:1/sparql> { ?s ?p ?o } }",  # off the SERVICE allowlist
+])
+def test_engine_extensions_and_foreign_services_are_refused(store, text):
+    with pytest.raises(BadRequest):
+        store.query_serialized(text, JSON)
+
+
+def test_load_is_refused_and_drop_all_spares_the_engines_own_graphs(virtuoso):
+    scratch = remote(virtuoso)
+    with pytest.raises(BadRequest):
+        scratch.update("LOAD <http://127.0.0.1:1/data.ttl>")
+    scratch.update('INSERT DATA { GRAPH <urn:test:g> { <urn:test:a> <urn:test:b> "c" } }')
+    system = {g for g in engine_graphs(virtuoso) if "openlinksw" in g or "ldp#" in g}
+    assert system and "urn:test:g" in scratch.graph_names()
+    scratch.update("DROP ALL")
+    assert scratch.graph_names() == [] and scratch.count() == 0
+    assert system <= engine_graphs(virtuoso)                   # Virtuoso still has its own graphs
+    kind, body = scratch.query_serialized("ASK { GRAPH <urn:test:g> { ?s ?p ?o } }", JSON)
+    assert kind == "boolean" and b"false" in body
+
+
+def test_blank_nodes_keep_their_identity_through_the_engine(virtuoso):
+    scratch = remote(virtuoso)
+    b = ox.BlankNode()
+    g = ox.NamedNode("urn:test:bnodes")
+    scratch.write([ox.Quad(ox.NamedNode("urn:test:s"), ox.NamedNode("urn:test:p"), b, g),
+                   ox.Quad(b, ox.NamedNode("urn:test:q"), ox.Literal("v", language="en"), g)])
+    quads = scratch.quads("urn:test:bnodes")
+    objects = [q.object for q in quads if q.predicate.value == "urn:test:p"]
+    subjects = [q.subject for q in quads if q.predicate.value == "urn:test:q"]
+    assert len(objects) == 1 and isinstance(objects[0], ox.BlankNode) and objects == subjects
+    rows = scratch.select("SELECT ?x ?v WHERE { GRAPH <urn:test:bnodes> { <urn:test:s> <urn:test:p> ?x . ?x ?q ?v } }")
+    assert len(rows) == 1 and isinstance(rows[0]["x"], ox.BlankNode) and rows[0]["v"].value == "v"
+    scratch.drop_graph("urn:test:bnodes")
