@@ -86,7 +86,16 @@ def _bound(q: str, bind: dict | None) -> str:
         return q
     names = " ".join("?" + name for name in bind)
     values = " ".join(str(term) for term in bind.values())
-    return f"{q}\nVALUES ({names}) {{ ({values}) }}"
+    clause = f"VALUES ({names}) {{ ({values}) }}"
+    words = top_level_keywords(q)
+    form = next((w for w, _ in words if w in ("SELECT", "ASK", "CONSTRUCT", "DESCRIBE")), "SELECT")
+    where = [offset for word, offset in words if word == "WHERE"]
+    if form in ("CONSTRUCT", "DESCRIBE") and where:
+        # Virtuoso takes a trailing VALUES only after SELECT: here it opens the WHERE group (the same join).
+        brace = q.find("{", where[-1])
+        if brace >= 0:
+            return q[:brace + 1] + f" {clause} " + q[brace + 1:]
+    return f"{q}\n{clause}"
 
 
 class RemoteStore:
