@@ -87,12 +87,12 @@ def _bound(q: str, bind: dict | None) -> str:
     names = " ".join("?" + name for name in bind)
     values = " ".join(str(term) for term in bind.values())
     clause = f"VALUES ({names}) {{ ({values}) }}"
-    words = top_level_keywords(q)
-    form = next((w for w, _ in words if w in ("SELECT", "ASK", "CONSTRUCT", "DESCRIBE")), "SELECT")
-    where = [offset for word, offset in words if word == "WHERE"]
-    if form in ("CONSTRUCT", "DESCRIBE") and where:
-        # Virtuoso takes a trailing VALUES only after SELECT: here it opens the WHERE group (the same join).
-        brace = q.find("{", where[-1])
+    where = [offset for word, offset in top_level_keywords(q) if word == "WHERE"]
+    if where:
+        # The values open the WHERE group, so that every pattern and FILTER of it sees them bound (what a
+        # substitution means). Virtuoso 7 also needs it: it takes a trailing VALUES only after SELECT, and
+        # there not on a variable it does not project ("No column g"), nor on a GRAPH variable.
+        brace = q.find("{", where[0])
         if brace >= 0:
             return q[:brace + 1] + f" {clause} " + q[brace + 1:]
     return f"{q}\n{clause}"
