@@ -19,7 +19,7 @@ from dataclasses import dataclass
 
 import pyoxigraph as ox
 
-from . import iris
+from . import iris, vocab
 
 RDF_TYPE = "http://www.w3.org/1999/02/22-rdf-syntax-ns#type"
 RDFS_LABEL = "http://www.w3.org/2000/01/rdf-schema#label"
@@ -32,26 +32,6 @@ NIF = iris.PREFIXES["nif"]
 INCOMING_LIMIT = 200        # incoming statements shown and put in documents; more → a link to a query
 OUTGOING_LIMIT = 5000       # a safety cap far above any resource of the article
 GRAPH_CONTENT_LIMIT = 20000  # a graph's own triples go into its document up to this size
-
-MODALITY_LABELS = {
-    iris.ENT + "ArticleVoice": "the article says",
-    iris.ENT + "DirectQuote": "quoted",
-    iris.ENT + "IndirectSpeech": "said (paraphrased)",
-    iris.ENT + "ReportedClaim": "reported by …",
-    iris.ENT + "Hedged": "hedged (reportedly / speculation)",
-}
-
-# What a reader must not miss beside the modality: a denial, a hedge, a future or a condition. Affirmed,
-# certain, past and ongoing say nothing more than the plain statement, so they add no word.
-QUALIFIER_WORDS = {
-    iris.ENT + "Negated": "denied",
-    iris.ENT + "Probable": "probable",
-    iris.ENT + "Possible": "possible",
-    iris.ENT + "Future": "intended or future",
-    iris.ENT + "Hypothetical": "conditional",
-}
-QUALIFIERS = (iris.ENT + "polarity", iris.ENT + "certainty", iris.ENT + "timeReference")
-
 
 @dataclass
 class Node:
@@ -115,7 +95,7 @@ def describe(store, iri: str) -> Description:
     graph, graph_size = _named_graph(store, iri)
 
     terms = {r[1] for r in out_rows} | {r[2] for r in out_rows} | {r[0] for r in in_rows} | {r[1] for r in in_rows}
-    labels = _labels(store, [t for t in terms if isinstance(t, ox.NamedNode)] + [subject])
+    labels = labels_of(store, [t for t in terms if isinstance(t, ox.NamedNode)] + [subject])
     graphs = {g for *_, g in out_rows + in_rows if g}
     evidence = _evidence(store, graphs, labels)
 
@@ -126,7 +106,7 @@ def describe(store, iri: str) -> Description:
     incoming = _statements([(s, p, subject, g) for s, p, g in in_rows], node, evidence)
     types = _unique(node(o) for p, o, _ in out_rows if p.value == RDF_TYPE)
     same_as = _unique(node(o) for p, o, _ in out_rows if p.value == OWL_SAME_AS)
-    comment = _best_text([o for p, o, _ in out_rows if p.value in (SKOS_DEFINITION, RDFS_COMMENT, DCTERMS_DESCRIPTION)
+    comment = vocab.best_label([o for p, o, _ in out_rows if p.value in (SKOS_DEFINITION, RDFS_COMMENT, DCTERMS_DESCRIPTION)
                           and isinstance(o, ox.Literal)])
     return Description(
         iri=iri, label=labels.get(iri), types=types, comment=comment, outgoing=outgoing, incoming=incoming,
@@ -249,25 +229,23 @@ def _chunks(items: list, size: int = 300):
         yield items[i:i + size]
 
 
-def _labels(store, terms) -> dict[str, str]:
-    """IRI → its best rdfs:label (@en, then untagged, then any)."""
+def labels_of(store, terms) -> dict[str, str]:
+    """IRI → the rdfs:label to show (vocab.best_label), from any graph. `terms`: IRIs as strings or
+    NamedNodes; anything that is not an IRI is skipped. The one label lookup of pages, documents, pictures."""
+    nodes = set()
+    for t in terms:
+        try:
+            nodes.add(t if isinstance(t, ox.NamedNode) else ox.NamedNode(t))
+        except (TypeError, ValueError):
+            continue
     found: dict[str, list] = {}
-    for chunk in _chunks(sorted(set(terms), key=str)):
+    for chunk in _chunks(sorted(nodes, key=str)):
         rows = select_all(store, f"SELECT ?x ?l WHERE {{ VALUES ?x {{ {_values(chunk)} }} ?x <{RDFS_LABEL}> ?l }}",
-                          "?x ?l")
+                          "?x ?l", union_default_graph=True)
         for r in rows:
             if isinstance(r["l"], ox.Literal):
                 found.setdefault(r["x"].value, []).append(r["l"])
-    return {k: _best_text(v) for k, v in found.items()}
-
-
-def _best_text(literals) -> str | None:
-    if not literals:
-        return None
-    def rank(lit):
-        lang = lit.language or ""
-        return (0 if lang.lower().startswith("en") else 1 if not lang else 2, lit.value)
-    return sorted(literals, key=rank)[0].value
+    return {k: vocab.best_label(v) for k, v in found.items()}
 
 
 def _graph_set(store, iri: str) -> set[str]:
@@ -323,7 +301,7 @@ def _evidence(store, graphs, labels: dict[str, str]) -> dict[str, list[Evidence]
     for r in _span_rows(store, spans):
         span_props.setdefault(r["sp"].value, {}).setdefault(r["p"].value, []).append(r["o"])
     asserters = {a for m in meta.values() for a in m.get(iris.ENT + "assertedBy", []) if isinstance(a, ox.NamedNode)}
-    labels.update(_labels(store, [a for a in asserters if a.value not in labels]))
+    labels.update(labels_of(store, [a for a in asserters if a.value not in labels]))
 
     result: dict[str, list[Evidence]] = {}
     for graph in graphs:
@@ -354,18 +332,18 @@ def _evidence(store, graphs, labels: dict[str, str]) -> dict[str, list[Evidence]
 
 def _qualifier_note(meta: dict[str, list]) -> str:
     """" — denied, possible" for a claim whose qualifiers change how its plain triples read."""
-    words = [QUALIFIER_WORDS[v.value] for q in QUALIFIERS for v in meta.get(q, []) if v.value in QUALIFIER_WORDS]
+    words = [vocab.QUALIFIER_WORDS[v.value] for q in vocab.QUALIFIERS for v in meta.get(q, [])
+             if v.value in vocab.QUALIFIER_WORDS]
     return " — " + ", ".join(words) if words else ""
 
 
 def _modality_label(modality: str, asserter: Node | None, contribution: str | None, inferred: bool = False) -> str:
     """"reported by U.S. Congressional reports"; "inferred from what the article says"; "contributed"."""
-    label = MODALITY_LABELS.get(modality)
-    if label is None:
-        label = "contributed" if contribution else modality.rsplit("#", 1)[-1]
-    if label.endswith("…") and asserter is not None:
-        label = label[:-1] + (asserter.label or asserter.value)
-    return f"inferred from what {label}" if inferred and label == MODALITY_LABELS[iris.ENT + "ArticleVoice"] \
+    key = vocab.modality_key(modality) if modality.startswith(iris.ENT) else ""
+    label = vocab.MODALITIES[key].label if key else "contributed" if contribution else modality.rsplit("#", 1)[-1]
+    if key == "ReportedClaim":
+        label += " " + ((asserter.label or asserter.value) if asserter is not None else "…")
+    return f"inferred from what {label}" if inferred and key == "ArticleVoice" \
         else f"inferred ({label})" if inferred else label
 
 

@@ -16,6 +16,8 @@ from pathlib import Path
 import pyoxigraph as ox
 
 from . import describe, iris
+from .describe import labels_of
+from .vocab import local_name
 from .. import resources
 
 RDF_TYPE = "http://www.w3.org/1999/02/22-rdf-syntax-ns#type"
@@ -26,26 +28,6 @@ NIF = iris.PREFIXES["nif"]
 
 PROLOGUE = "".join(f"PREFIX {p}: <{ns}>\n" for p, ns in iris.PREFIXES.items())
 UNION = {"union_default_graph": True}
-
-MODALITY_ORDER = ["ArticleVoice", "DirectQuote", "IndirectSpeech", "ReportedClaim", "Hedged"]
-MODALITY_LABELS = {   # as agreed in interfaces.md; the page also shows who asserts
-    "ArticleVoice": "the article says",
-    "DirectQuote": "quoted",
-    "IndirectSpeech": "said (paraphrased)",
-    "ReportedClaim": "reported by",
-    "Hedged": "hedged (reportedly / speculation)",
-}
-
-
-def local_name(iri: str) -> str:
-    return re.split(r"[#/]", iri.rstrip("/#"))[-1]
-
-
-def modality_key(iri: str | None) -> str:
-    """'ReportedClaim' for ent:ReportedClaim; '' for anything unknown."""
-    name = local_name(iri) if iri else ""
-    return name if name in MODALITY_LABELS else ""
-
 
 def _is_iri(term) -> bool:
     return type(term).__name__ == "NamedNode"
@@ -68,22 +50,6 @@ def _safe_iri(value: str) -> bool:
 
 
 # --- labels -------------------------------------------------------------------------------------------
-
-def labels(store, iri_list) -> dict[str, str]:
-    """rdfs:label of each IRI (@en preferred, then untagged, then any language)."""
-    wanted = sorted({i for i in iri_list if i and _safe_iri(i)})
-    found: dict[str, tuple[int, str]] = {}
-    for start in range(0, len(wanted), 200):
-        values = " ".join(f"<{i}>" for i in wanted[start:start + 200])
-        rows = store.select(f"{PROLOGUE}SELECT ?x ?l WHERE {{ VALUES ?x {{ {values} }} ?x rdfs:label ?l }}", **UNION)
-        for row in rows:
-            lang = getattr(row["l"], "language", None) or ""
-            rank = 0 if lang.startswith("en") else 1 if not lang else 2
-            x = row["x"].value
-            if x not in found or (rank, row["l"].value) < found[x]:
-                found[x] = (rank, row["l"].value)
-    return {k: v[1] for k, v in found.items()}
-
 
 # --- finding an entity by name --------------------------------------------------------------------------
 
@@ -237,7 +203,7 @@ def article(store, article_iri: str = iris.ARTICLE) -> ArticleData | None:
         wanted |= {claim.asserter, claim.modality}
         for f in claim.facts:
             wanted |= {f.subject, f.predicate} | ({f.object} if f.object_is_iri else set())
-    return ArticleData(article_iri, text, title, metadata, sentences, ordered, labels(store, wanted))
+    return ArticleData(article_iri, text, title, metadata, sentences, ordered, labels_of(store, wanted))
 
 
 # --- a named graph's own triples (claim pages, graph pages) ------------------------------------------------
@@ -271,7 +237,7 @@ def graph_content(store, graph: str, limit: int = GRAPH_PAGE_LIMIT) -> GraphCont
         OPTIONAL {{ ?span nif:anchorOf ?quote }} }} ORDER BY ?b ?e""", bind=bind, **UNION):
         evidence.append((r["span"].value, _int(r["b"]), _int(r["e"]), _val(r.get("quote")) or ""))
     wanted = {f.subject for f in facts} | {f.predicate for f in facts} | {f.object for f in facts if f.object_is_iri}
-    return GraphContent(facts, total, evidence, labels(store, wanted))
+    return GraphContent(facts, total, evidence, labels_of(store, wanted))
 
 
 def incoming_query(iri: str) -> str:
@@ -455,7 +421,7 @@ def ontology(store, ontology_iri: str = iris.ONTOLOGY) -> OntologyData:
             wanted |= set(group)
     return OntologyData(ontology_iri, metadata, classes, object_properties, sort("datatype property"),
                         sort("annotation property"), sort("individual"), roots, property_roots, terms,
-                        labels(store, wanted))
+                        labels_of(store, wanted))
 
 
 # --- relations for graph pictures ---------------------------------------------------------------------

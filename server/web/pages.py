@@ -19,7 +19,8 @@ from markupsafe import Markup
 
 from .. import formats
 
-from ..graph import dumps as dump_files, iris, page_data
+from ..graph import describe, dumps as dump_files, iris, page_data
+from ..graph.vocab import modality_key, modality_sentence
 
 from . import auth, picture
 from .urls import public_base, settings
@@ -171,23 +172,6 @@ def node_link(node, base: str) -> Link:
                 getattr(node, "language", None))
 
 
-def modality_text(modality: str | None, asserter_label: str | None, fallback: str | None = None) -> str:
-    """What the page says about how a statement is asserted, e.g. 'reported by U.S. Congressional reports'."""
-    key = page_data.modality_key(modality)
-    who = asserter_label or "someone"
-    if key == "ArticleVoice":
-        return "the article says"
-    if key == "DirectQuote":
-        return f"quoted: {who} said this"
-    if key == "IndirectSpeech":
-        return f"said by {who} (paraphrased)"
-    if key == "ReportedClaim":
-        return f"reported by {who}"
-    if key == "Hedged":
-        return "hedged (reportedly / speculation)"
-    return fallback or "asserted"
-
-
 def _page(template: str, **context) -> str:
     config = context.pop("settings", None) or settings()
     return render_template(template, license=config.license, **context)
@@ -224,8 +208,8 @@ def _evidence_views(statement, base: str) -> list[EvidenceView]:
     for ev in statement.evidence:
         asserter = node_link(ev.asserter, base) if ev.asserter else None
         span_url = article_span_href(base, ev.begin, ev.end) if ev.begin is not None and ev.end is not None else None
-        views.append(EvidenceView(page_data.modality_key(ev.modality),
-                                  modality_text(ev.modality, asserter.text if asserter else None, ev.modality_label)
+        views.append(EvidenceView(modality_key(ev.modality),
+                                  modality_sentence(ev.modality, asserter.text if asserter else None, ev.modality_label)
                                   + ev.qualifier_note,
                                   asserter, ev.quote, span_url, link(ev.claim, base, curie(ev.claim)),
                                   link(ev.contribution, base, "contributed") if ev.contribution else None))
@@ -290,7 +274,7 @@ def fill_labels(store, description) -> None:
     missing = {n.value for n in nodes if n.kind == "iri" and not n.label}
     if not missing:
         return
-    found = page_data.labels(store, missing)
+    found = describe.labels_of(store, missing)
     for n in nodes:
         if n.kind == "iri" and not n.label and n.value in found:
             n.label = found[n.value]
@@ -312,8 +296,8 @@ def render_resource(store, settings, description) -> str:
     asserter = next((st.object for st in description.outgoing if st.predicate.value == iris.ENT + "assertedBy"), None)
     claim_mark = None
     if modality is not None:
-        claim_mark = (page_data.modality_key(modality.value),
-                      modality_text(modality.value, (asserter.label or curie(asserter.value)) if asserter else None))
+        claim_mark = (modality_key(modality.value),
+                      modality_sentence(modality.value, (asserter.label or curie(asserter.value)) if asserter else None))
     return _page(
         "resource.html", settings=settings, title=description.label or curie(iri), iri=iri,
         self_link=link(iri, base), types=[node_link(t, base) for t in description.types],
@@ -486,8 +470,8 @@ def render_article(store, settings, description) -> str:
             asserter = ln(c.asserter) if c.asserter else None
             facts = [] if c.iri in shown else [FactView(ln(f.subject), ln(f.predicate), ln(f.object, f.object_is_iri))
                                                 for f in c.facts]
-            claims.append(ClaimView(ln(c.iri, label=curie(c.iri)), page_data.modality_key(c.modality),
-                                    modality_text(c.modality, asserter.text if asserter else None),
+            claims.append(ClaimView(ln(c.iri, label=curie(c.iri)), modality_key(c.modality),
+                                    modality_sentence(c.modality, asserter.text if asserter else None),
                                     asserter, facts,
                                     ln(c.contribution, label="contributed") if c.contribution else None,
                                     first_shown=None if c.iri not in shown else shown_at[c.iri]))

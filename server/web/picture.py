@@ -15,13 +15,11 @@ import subprocess
 import threading
 from collections import OrderedDict
 
-from ..graph import iris, page_data
+from ..graph import describe, iris, page_data, vocab
 from ..errors import ServiceUnavailable
 
 MEDIA_TYPE = "image/svg+xml"
 DOT_TIMEOUT = 20.0
-STYLE = {"ArticleVoice": "solid", "DirectQuote": "dashed", "IndirectSpeech": "dashed",
-         "ReportedClaim": "dashed", "Hedged": "dotted", "": "solid"}
 STRENGTH = {"solid": 0, "dashed": 1, "dotted": 2}
 # constant markup for the legend node (DOT HTML-like label); no data goes into it
 LEGEND_ROWS = [("────", "the article says"), ("– – –", "quoted, paraphrased or reported"), ("· · · · ·", "hedged")]
@@ -63,7 +61,7 @@ def dot_source(relations, labels: dict[str, str], symmetric: set[str], public_ur
     """The DOT text for `relations` (page_data.Relation): one edge per (subject, object, style), labelled
     with its relations; a symmetric relation is drawn once, without arrowhead."""
     def name(i):
-        return labels.get(i) or page_data.local_name(i)
+        return labels.get(i) or vocab.local_name(i)
 
     edges: dict[tuple, dict] = {}
     for r in relations:
@@ -71,11 +69,12 @@ def dot_source(relations, labels: dict[str, str], symmetric: set[str], public_ur
         sym = r.predicate in symmetric
         if sym and o < s:
             s, o = o, s
-        style = STYLE[page_data.modality_key(r.modality)]
+        key = vocab.modality_key(r.modality)
+        style = vocab.MODALITIES[key].line if key else "solid"
         edge = edges.setdefault((s, r.predicate, o), {"style": style, "claims": [], "sym": sym})
         if STRENGTH[style] < STRENGTH[edge["style"]]:
             edge["style"] = style
-        how = page_data.MODALITY_LABELS.get(page_data.modality_key(r.modality), "")
+        how = vocab.MODALITIES[key].label if key else ""
         who = name(r.asserter) if r.asserter else ""
         edge["claims"].append((r.claim, f"{how} {who}".strip() if how == "reported by" or not how else
                                f"{how} ({who})" if who else how))
@@ -154,7 +153,7 @@ def picture(store, public_url: str, focus: str | None = None) -> bytes:
     wanted = {i for r in relations for i in (r.subject, r.predicate, r.object, r.asserter) if i}
     if focus:
         wanted.add(focus)
-    svg = render_svg(dot_source(relations, page_data.labels(store, wanted), page_data.symmetric_properties(store),
+    svg = render_svg(dot_source(relations, describe.labels_of(store, wanted), page_data.symmetric_properties(store),
                                 public_url, focus))
     with _lock:
         _cache[key] = svg
