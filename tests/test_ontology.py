@@ -448,6 +448,7 @@ def test_competency_answers_say_what_the_article_says(built_store):
 def test_accepted_contributions_query_finds_an_accepted_contribution(built_store):
     """CQ12 on a copy of the dataset with a contribution accepted the way the server records it."""
     from server.graph import provenance
+    from server.store.writes import write_request
 
     store = ox.Store()
     store.extend(built_store.quads_for_pattern(None, None, None, None))
@@ -456,8 +457,9 @@ def test_accepted_contributions_query_finds_an_accepted_contribution(built_store
                                          media_type="text/turtle", shapes="x", graphs=[graph], triples=1))
     store.extend(provenance.record_quads("test-pending", contributor="bob", role="contributor", sha256="1" * 64,
                                          media_type="text/turtle", shapes="x", graphs=[], triples=1))
-    store.update(provenance.review_update("test-accepted", "accepted", reviewer="carol", role="maintainer",
-                                          reason="quotes the article exactly"))
+    review, pending = provenance.review_quads("test-accepted", "accepted", reviewer="carol", role="maintainer",
+                                              reason="quotes the article exactly")
+    store.update(write_request(review, quads_to_remove=pending))     # what the server's store.write runs
     [path] = [p for p in QUERIES if expectation(p) == "contributions"]
     rows = ask(store, path)
     assert {row["contribution"].value for row in rows} == {graph}

@@ -116,29 +116,15 @@ def record_quads(cid: str, *, contributor: str, role: str, sha256: str, media_ty
     return quads + _agent_quads(contributor, role)
 
 
-def _block(graph: str, quads) -> str:
-    body = " ".join(f"{q.subject} {q.predicate} {q.object} ." for q in quads)
-    return f"GRAPH <{graph}> {{ {body} }}"
-
-
-def review_update(cid: str, state: str, *, reviewer: str, role: str, reason: str,
-                  data: list[ox.Quad] = ()) -> str:
-    """One SPARQL Update that moves a pending record to `state` and (on acceptance) inserts the data.
-
-    Built from pyoxigraph terms, whose string forms are N-Triples and so safe SPARQL terms.
-    """
+def review_quads(cid: str, state: str, *, reviewer: str, role: str, reason: str) -> tuple[list, list]:
+    """(quads to add, quads to remove) that move a pending record to `state`: for store.write, in the same
+    transaction as the accepted data (the same call that stores a new record)."""
     g, c = _n(GRAPH), _n(contribution_iri(cid))
-    review = [ox.Quad(c, _n(ENT + "state"), _n(STATES[state]), g),
-              ox.Quad(c, _n(ENT + "reviewedBy"), _n(agent_iri(reviewer)), g),
-              ox.Quad(c, _n(ENT + "reviewedAt"), ox.Literal(now(), datatype=_n(XSD + "dateTime")), g),
-              ox.Quad(c, _n(ENT + "reviewReason"), ox.Literal(reason), g)] + _agent_quads(reviewer, role)
-    blocks = [_block(GRAPH, review)]
-    by_graph: dict[str, list] = {}
-    for q in data:
-        by_graph.setdefault(q.graph_name.value, []).append(q)
-    blocks += [_block(name, qs) for name, qs in by_graph.items()]
-    pending = f"{c} <{ENT}state> <{STATES['pending']}>"
-    return f"DELETE DATA {{ GRAPH <{GRAPH}> {{ {pending} }} }} ;\nINSERT DATA {{ {' '.join(blocks)} }}"
+    add = [ox.Quad(c, _n(ENT + "state"), _n(STATES[state]), g),
+           ox.Quad(c, _n(ENT + "reviewedBy"), _n(agent_iri(reviewer)), g),
+           ox.Quad(c, _n(ENT + "reviewedAt"), ox.Literal(now(), datatype=_n(XSD + "dateTime")), g),
+           ox.Quad(c, _n(ENT + "reviewReason"), ox.Literal(reason), g)] + _agent_quads(reviewer, role)
+    return add, [ox.Quad(c, _n(ENT + "state"), _n(STATES["pending"]), g)]
 
 
 def read(store, cid: str) -> Record | None:

@@ -44,6 +44,9 @@ On disk (<data_dir>/oxigraph/):
 Readers (every worker) open the current snapshot read-only and switch when VERSION changes, so a
 reader sees the state before a write or after it, never a mix. Writers are separate processes (from
 multiprocessing's fork server: a clean process that never opened RocksDB), serialized by an flock.
+
+Length: over 400 lines because the snapshot reader, the query process and the writer process share
+the locking and version protocol described above; the write text lives in writes.py.
 """
 
 from __future__ import annotations
@@ -74,6 +77,7 @@ from ..formats import Format
 from ..representations import prefixes_for, serialize
 from ..settings import Settings
 from .sparql_text import check_nesting, has_dataset_clause, top_level_keywords
+from .writes import GraphWrites, write_request
 
 log = logging.getLogger("entente")
 _JSON = ox.QueryResultsFormat.JSON
@@ -82,7 +86,7 @@ _UNKNOWN_FUNCTION = re.compile(r"custom function <([^>]+)> is not supported")
 _RDF_POSITION = re.compile(r"at line (\d+) (?:column|between columns) (\d+)")
 
 
-class Store:
+class Store(GraphWrites):
     def __init__(self, settings: Settings):
         self.settings = settings
         self.root = Path(settings.data_dir) / "oxigraph"
@@ -279,23 +283,10 @@ class Store:
         timeout = self.settings.query_timeout
         self._write("update", {"update": u, "base_iri": base_iri}, timeout=timeout)
 
-    def update_built(self, u: str) -> None:
-        """An update the server built itself from pyoxigraph terms (no request text in it): not checked."""
-        self._write("update", {"update": u, "base_iri": None}, timeout=self.settings.query_timeout)
-
-    def write(self, quads_to_add, graphs_to_drop=(), graphs_to_create=()) -> None:
-        """Drop graphs, create (empty) graphs and add quads, in one transaction; durable on return."""
-        self._write("update", {"update": write_request(quads_to_add, graphs_to_drop, graphs_to_create),
-                               "base_iri": None})
-
-    def replace_graph(self, name: str, triples) -> None:
-        self.write(_in_graph(name, triples), [name], [name] if name else [])
-
-    def add_to_graph(self, name: str, triples) -> None:
-        self.write(_in_graph(name, triples), (), [name] if name else [])
-
-    def drop_graph(self, name: str) -> None:
-        self.write((), [name])
+    def write(self, quads_to_add, graphs_to_drop=(), graphs_to_create=(), quads_to_remove=()) -> None:
+        """Drop graphs, create (empty) graphs, remove and add quads, in one transaction; durable on return."""
+        self._write("update", {"update": write_request(quads_to_add, graphs_to_drop, graphs_to_create,
+                                                       quads_to_remove), "base_iri": None})
 
     def has_loaded_dataset(self) -> bool:
         return (self.root / "dataset.json").exists()
@@ -658,35 +649,6 @@ def _services(algebra, traverse, allowlist) -> list[str]:
             raise BadRequest(f"SERVICE <{term}> is refused: this server calls only the SPARQL endpoints on its "
                              f"allowlist ({', '.join(sorted(allowed)) or 'empty'}; ENTENTE_SERVICE_ALLOWLIST).")
     return [str(t) for t in found]
-
-
-# --- writes: building the one SPARQL Update of a write ---------------------------------------------
-
-def write_request(quads_to_add, graphs_to_drop=(), graphs_to_create=()) -> str:
-    """One SPARQL Update that drops, creates and inserts: pyoxigraph runs it as one transaction."""
-    ops = []
-    for g in graphs_to_drop:
-        ops.append("DROP SILENT DEFAULT" if not g else f"DROP SILENT GRAPH <{ox.NamedNode(g).value}>")
-    for g in graphs_to_create:
-        if g:
-            ops.append(f"CREATE SILENT GRAPH <{ox.NamedNode(g).value}>")
-    by_graph: dict[str, list[str]] = {}
-    for q in quads_to_add:
-        g = q.graph_name
-        key = "" if isinstance(g, ox.DefaultGraph) else str(g)
-        by_graph.setdefault(key, []).append(f"{q.subject} {q.predicate} {q.object} .")
-    if by_graph:
-        blocks = []
-        for key, lines in by_graph.items():
-            body = "\n".join(lines)
-            blocks.append(body if key == "" else f"GRAPH {key} {{\n{body}\n}}")
-        ops.append("INSERT DATA {\n" + "\n".join(blocks) + "\n}")
-    return " ;\n".join(ops)
-
-
-def _in_graph(name: str, triples):
-    graph = ox.DefaultGraph() if not name else ox.NamedNode(name)
-    return [ox.Quad(t.subject, t.predicate, t.object, graph) for t in triples]
 
 
 # --- the writer process ---------------------------------------------------------------------------

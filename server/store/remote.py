@@ -23,6 +23,9 @@ LOAD are checked before anything is sent; Virtuoso's pragmas (DEFINE) and built-
 Entente's own deadline on the HTTP call; answers are parsed, counted against max_results (413, never
 cut; an engine that says it cut an answer gets a 503, not a partial answer) and re-serialized in
 the negotiated format. Writes happen only in the engine, so several Entente servers can share one.
+
+Length: over 400 lines because it is the whole store interface for a remote engine, each engine quirk
+kept next to the operation it affects.
 """
 
 from __future__ import annotations
@@ -45,6 +48,7 @@ from ..settings import Settings
 from ..representations import prefixes_for, serialize
 from .embedded import Store, _sha256, _too_large, check_federation_within, check_update_within
 from .sparql_text import check_nesting, has_dataset_clause, insert_data_as_template, top_level_keywords
+from .writes import GraphWrites, data_updates
 
 log = logging.getLogger("entente")
 # Virtuoso echoes every default-graph-uri / named-graph-uri of a query as a response header; Entente names
@@ -98,7 +102,7 @@ def _bound(q: str, bind: dict | None) -> str:
     return f"{q}\n{clause}"
 
 
-class RemoteStore:
+class RemoteStore(GraphWrites):
     """The store API over a SPARQL engine's HTTP endpoints (one instance per worker process)."""
 
     def __init__(self, settings: Settings):
@@ -454,10 +458,6 @@ class RemoteStore:
         check_engine_extensions(u)
         self._apply_update(u, base_iri)
 
-    def update_built(self, u: str) -> None:
-        """An update the server built itself from pyoxigraph terms (no request text in it): not checked."""
-        self._apply_update(u, None)
-
     def _apply_update(self, u: str, base_iri: str | None) -> None:
         text = _with_base(self._name_graphs(u), base_iri)
         # The update's default graph is Entente's (the stand-in graph), its named graphs Entente's graphs.
@@ -487,8 +487,8 @@ class RemoteStore:
         out.append(u[last:])
         return "".join(out)
 
-    def write(self, quads_to_add, graphs_to_drop=(), graphs_to_create=()) -> None:
-        """Drop graphs, create (empty) graphs and add quads in one update request."""
+    def write(self, quads_to_add, graphs_to_drop=(), graphs_to_create=(), quads_to_remove=()) -> None:
+        """Drop graphs, create (empty) graphs, remove and add quads in one update request."""
         m = f"<{self.meta_graph}>"
         ops = []
         for g in graphs_to_drop:
@@ -499,25 +499,9 @@ class RemoteStore:
         if created:
             ops.append("INSERT DATA { GRAPH " + m + " { " + " ".join(
                 f"{m} <{_META}graph> <{ox.NamedNode(g).value}> ." for g in created) + " } }")
-        by_graph: dict[str, list[str]] = {}
-        for q in quads_to_add:
-            g = q.graph_name
-            key = self.default_graph if isinstance(g, ox.DefaultGraph) else g.value
-            by_graph.setdefault(key, []).append(f"{q.subject} {q.predicate} {q.object} .")
-        if by_graph:
-            ops.append("INSERT DATA {\n" + "\n".join(f"GRAPH <{key}> {{\n" + "\n".join(lines) + "\n}"
-                                                     for key, lines in by_graph.items()) + "\n}")
+        ops += data_updates(quads_to_add, quads_to_remove, self.default_graph)
         ops.append(self._bump())
         self._update_engine(" ;\n".join(ops))
-
-    def replace_graph(self, name: str, triples) -> None:
-        self.write(_in_graph(name, triples), [name], [name] if name else [])
-
-    def add_to_graph(self, name: str, triples) -> None:
-        self.write(_in_graph(name, triples), (), [name] if name else [])
-
-    def drop_graph(self, name: str) -> None:
-        self.write((), [name])
 
     # --- bulk load ---------------------------------------------------------------------------------
     def has_loaded_dataset(self) -> bool:
@@ -670,11 +654,6 @@ def _map_term(term):
     if isinstance(term, ox.NamedNode) and term.value.startswith(_VIRTUOSO_BNODE):
         return ox.BlankNode(_map_bnode_value(term.value))
     return term
-
-
-def _in_graph(name: str, triples):
-    graph = ox.DefaultGraph() if not name else ox.NamedNode(name)
-    return [ox.Quad(t.subject, t.predicate, t.object, graph) for t in triples]
 
 
 def _request_cache() -> dict | None:

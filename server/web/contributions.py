@@ -293,8 +293,9 @@ def _review(cid: str, state: str):
                     raise Conflict("The contribution no longer conforms to the current shapes; reject it or "
                                    "ask for a new version.", details=examined.report.to_json())
                 data = examined.quads
-            store.update_built(provenance.review_update(cid, state, reviewer=identity.name, role=identity.role,
-                                                  reason=reason or state, data=data))
+            review, pending = provenance.review_quads(cid, state, reviewer=identity.name, role=identity.role,
+                                                      reason=reason or state)
+            store.write(review + data, quads_to_remove=pending)
             record = provenance.read(store, cid)
     except EntenteError as e:
         raise _refused(e)
