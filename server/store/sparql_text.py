@@ -46,11 +46,8 @@ def _scan(text: str):
     level, deepest = 0, (0, 0)
     while i < n:
         c = text[i]
-        if c == "#":
-            end = text.find("\n", i)
-            i = n if end < 0 else end + 1
-        elif c in "\"'":
-            i = _skip_string(text, i)
+        if c == "#" or c in "\"'":
+            i = _skip_inert(text, i)
         elif c == "<":
             m = _IRI.match(text, i)
             if m is None:
@@ -183,20 +180,22 @@ def _block_end(text: str, start: int) -> int:
     depth, i, n = 0, start, len(text)
     while i < n:
         c = text[i]
-        if c == "#":
-            end = text.find("\n", i)
-            i = n if end < 0 else end + 1
-        elif c in "\"'":
-            i = _skip_string(text, i)
+        if c in "{}":
+            depth += 1 if c == "{" else -1
+            if depth == 0:
+                return i + 1
+            i += 1
         elif c == "<":
             m = _IRI.match(text, i)
             i = m.end() if m else i + 1
         else:
-            if c == "{":
-                depth += 1
-            elif c == "}":
-                depth -= 1
-                if depth == 0:
-                    return i + 1
-            i += 1
+            i = _skip_inert(text, i) if c == "#" or c in "\"'" else i + 1
     return -1
+
+
+def _skip_inert(text: str, i: int) -> int:
+    """The offset just after the comment (`#`) or string that starts at `i`."""
+    if text[i] == "#":
+        end = text.find("\n", i)
+        return len(text) if end < 0 else end + 1
+    return _skip_string(text, i)
