@@ -10,6 +10,9 @@ which claim graph a triple comes from; triple formats flatten them.
 Only the store API (`select`, `ask`, `quads`, `graph_names`) is used; queries ask the store's own
 default graph and the named graphs separately (`union_default_graph=False`), so a triple is
 reported once per graph that holds it, and page through the result limit (`select_all`).
+
+Length: over 400 lines because a description is one flow of queries (outgoing, incoming, evidence,
+labels) that share the paging and term helpers; it reads top to bottom.
 """
 
 from __future__ import annotations

@@ -4,6 +4,9 @@ the home page's counts, the ontology's terms, the relations drawn in graph pictu
 Every SPARQL string the pages need lives here, so templates and the blueprint only see plain
 dataclasses. Queries run over the union of the named graphs (whatever the server's default is).
 Rows come back as pyoxigraph terms; this module turns them into strings at once.
+
+Length: over 400 lines because it holds one short query function per part of a page (article, counts,
+ontology, pictures, search, examples), sharing one prologue and one set of term helpers.
 """
 
 from __future__ import annotations

@@ -12,6 +12,9 @@ always adds the article's `nif:isString` from `seeds/` (a contribution that give
 another text then breaks the at-most-one-text rule).
 It also adds the article's publisher (`iris.PUBLISHER`): a claim in the article's own voice is
 attributed to that newsroom, and the shapes check it against `dcterms:publisher`.
+
+Length: over 400 lines because pySHACL's run, the named checks SHACL cannot express and the readable
+report are one flow; each check is a short function of its own.
 """
 
 from __future__ import annotations

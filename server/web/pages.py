@@ -5,6 +5,9 @@ Other blueprints call `render_html(store, settings, description)` for `.html` do
 `/picture.svg`. Data comes from `describe.Description` (handed in) and `page_data` (the queries);
 templates (autoescaped Jinja2) only see plain values. Every link to one of our IRIs points at this
 server (the base IRI mapped onto settings.public_url or the request's own URL).
+
+Length: over 400 lines because it holds the view models of four kinds of page and the link and JSON-LD
+helpers they share; the next split would put the helpers in their own module.
 """
 
 from __future__ import annotations
