@@ -12,7 +12,6 @@ import datetime
 import hashlib
 import os
 import sys
-import tempfile
 import time
 from collections import Counter
 from pathlib import Path
@@ -24,7 +23,7 @@ from rdflib.compare import to_canonical_graph
 from rdflib.namespace import RDF
 
 from . import iris, validation
-from .. import resources
+from .. import durable, resources
 
 SEEDS_DIR = resources.SEEDS
 DATA_DIR = resources.DATA
@@ -162,18 +161,10 @@ def _key(term) -> tuple:
 
 
 def write_trig(quads: list[ox.Quad], out: Path) -> int:
-    """Write atomically (temp file + rename) so a failed build never leaves half a dataset."""
+    """Write durably and atomically, so a failed build never leaves half a dataset."""
     out.parent.mkdir(parents=True, exist_ok=True)
     data = ox.serialize(quads, format=ox.RdfFormat.TRIG, prefixes=iris.PREFIXES)
-    fd, tmp = tempfile.mkstemp(dir=out.parent, prefix=out.name, suffix=".tmp")
-    umask = os.umask(0)
-    os.umask(umask)
-    os.chmod(tmp, 0o666 & ~umask)  # mkstemp makes it private; the dataset is public
-    with os.fdopen(fd, "wb") as f:
-        f.write(data)
-        f.flush()
-        os.fsync(f.fileno())
-    os.replace(tmp, out)
+    durable.write(out, data, mode=0o666)     # the dataset is public
     return len(data)
 
 

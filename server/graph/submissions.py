@@ -25,7 +25,6 @@ from __future__ import annotations
 import fcntl
 import hashlib
 import json
-import os
 import re
 import secrets
 import time
@@ -39,7 +38,7 @@ import rdflib
 from rdflib.graph import DATASET_DEFAULT_GRAPH_ID
 from rdflib.plugins.stores.memory import Memory
 
-from .. import formats
+from .. import durable, formats
 
 from . import iris
 from ..errors import BadRequest, PayloadTooLarge, Unprocessable
@@ -406,21 +405,7 @@ class Inbox:
     def save(self, cid: str, fmt: Format, body: bytes) -> Path:
         """Temp file, fsync, rename, fsync the directory: after this returns the bytes survive a crash."""
         final = self.path(cid, fmt)
-        tmp = self.root / f".{final.name}.{os.getpid()}.tmp"
-        fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o644)
-        try:
-            view = memoryview(body)
-            while view:
-                view = view[os.write(fd, view):]
-            os.fsync(fd)
-        finally:
-            os.close(fd)
-        os.rename(tmp, final)
-        dir_fd = os.open(self.root, os.O_RDONLY)
-        try:
-            os.fsync(dir_fd)
-        finally:
-            os.close(dir_fd)
+        durable.write(final, body)
         return final
 
     def load(self, cid: str, fmt: Format) -> bytes:

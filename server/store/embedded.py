@@ -71,7 +71,8 @@ import pyoxigraph as ox
 import rdflib.plugins.sparql.algebra  # noqa: F401 — loaded here, so the children that check updates start warm
 import rdflib.plugins.sparql.parser  # noqa: F401
 
-from .. import children
+from .. import children, durable
+from ..durable import fsync_dir
 from ..errors import BadGateway, BadRequest, EntenteError, PayloadTooLarge, ResultTooLarge, ServiceUnavailable
 from ..formats import Format
 from ..representations import prefixes_for, serialize
@@ -769,7 +770,7 @@ def _load(store, root: Path, path: Path) -> bool:
                                       if isinstance(q.graph_name, ox.NamedNode)})
     # Mark the load as started: if it is cut off, the next start redoes it from scratch (the store is no
     # longer empty then, so the file's graphs are found by parsing it and removed first).
-    _atomic_write(record_file, json.dumps({"sha256": digest, "graphs": sorted(set(graphs) |
+    durable.write(record_file, json.dumps({"sha256": digest, "graphs": sorted(set(graphs) |
                                           set(record.get("graphs", []))), "complete": False}))
     for g in set(record.get("graphs", [])) | set(graphs):
         store.remove_graph(ox.NamedNode(g))
@@ -783,7 +784,7 @@ def _load(store, root: Path, path: Path) -> bool:
     store.flush()
     if empty:
         graphs = sorted(g.value for g in store.named_graphs() if isinstance(g, ox.NamedNode))
-    _atomic_write(record_file, json.dumps({"sha256": digest, "graphs": graphs, "complete": True,
+    durable.write(record_file, json.dumps({"sha256": digest, "graphs": graphs, "complete": True,
                                            "file": str(path), "loaded": time.time()}))
     return True
 
@@ -804,9 +805,9 @@ def _publish(store, root: Path) -> None:
     name = f"{seq + 1:08d}-{secrets.token_hex(4)}"
     store.backup(str(root / "snapshots" / name))
     (root / "snapshots" / name / "entente.lock").touch()
-    _fsync_dir(root / "snapshots" / name)
-    _fsync_dir(root / "snapshots")
-    _atomic_write(version_file, json.dumps({"version": name, "snapshot": name, "last_modified": time.time()}))
+    fsync_dir(root / "snapshots" / name)
+    fsync_dir(root / "snapshots")
+    durable.write(version_file, json.dumps({"version": name, "snapshot": name, "last_modified": time.time()}))
 
 
 def _collect(root: Path) -> None:
@@ -861,19 +862,3 @@ def _flock(path: Path):
         os.close(fd)
 
 
-def _atomic_write(path: Path, text: str) -> None:
-    tmp = path.with_name(path.name + ".tmp")
-    with open(tmp, "w") as f:
-        f.write(text)
-        f.flush()
-        os.fsync(f.fileno())
-    os.replace(tmp, path)
-    _fsync_dir(path.parent)
-
-
-def _fsync_dir(path: Path) -> None:
-    fd = os.open(path, os.O_RDONLY)
-    try:
-        os.fsync(fd)
-    finally:
-        os.close(fd)
