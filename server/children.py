@@ -50,8 +50,9 @@ class Crashed(Failed):
     or aborted when it could not allocate under the memory limit."""
 
 
-def run(fn, *args, timeout: float, memory: int | None = None, **kwargs):
-    """fn(*args, **kwargs) in a forked child; its result, or TimedOut / OutOfMemory / an EntenteError / Failed."""
+def run(fn, *args, timeout: float, memory: int | None = None, nice: int = 0, **kwargs):
+    """fn(*args, **kwargs) in a forked child; its result, or TimedOut / OutOfMemory / an EntenteError / Failed.
+    `nice` lowers the child's CPU priority (SHACL validation yields the cores to queries)."""
     receive, send = multiprocessing.Pipe(duplex=False)
     gc.freeze()                  # the child's collector leaves the inherited heap alone: no copy-on-write
     pid = os.fork()
@@ -59,6 +60,8 @@ def run(fn, *args, timeout: float, memory: int | None = None, **kwargs):
         try:
             receive.close()
             become_child(keep=send.fileno(), cpu_seconds=timeout + 1, memory=memory)
+            if nice:
+                os.nice(nice)
             try:
                 outcome = ("ok", fn(*args, **kwargs))
             except EntenteError as e:

@@ -31,7 +31,10 @@ class Settings:
     workers: int = _setting(2, "gunicorn worker processes.")
     data_dir: Path = _setting(STATE_ROOT / "var" / "store", "Directory of the persistent store.")
     dataset: Path = _setting(STATE_ROOT / "build" / "entente.trig", "Built dataset loaded at start-up.")
-    threads: int = _setting(8, "Threads per worker process (requests one worker answers at once).")
+    threads: int = _setting(
+        32, "Threads per worker process (requests one worker answers at once; a SHACL validation holds one while it "
+            "runs, so few threads let validations starve queries — docs/benchmarks.md)."
+    )
     request_header_timeout: float = _setting(
         10.0, "Seconds a client has to send a request's head (line and headers); then 408 and the connection closes."
     )

@@ -38,6 +38,9 @@ from . import iris
 from .. import resources
 
 SHAPES_DIR = resources.SHAPES
+# SHACL validation runs at a lower CPU priority than queries: on a 2-core machine a few validations
+# would otherwise hold the cores while queries wait (issue 11: 32 mixed clients).
+VALIDATION_NICE = 10
 ONTOLOGY_DIR = resources.ONTOLOGY
 SEED_PATH = resources.SEEDS / Path(iris.SEED_FILE).name
 SHAPES = iris.BASE + "shapes#"              # namespace of our shapes: shapes:ClaimShape, …
@@ -278,7 +281,7 @@ def validate_within(data: rdflib.Dataset | rdflib.Graph, timeout: float, **optio
     the seconds of a cold start."""
     warm()
     try:
-        return children.run(validate, data, timeout=timeout, **options)
+        return children.run(validate, data, timeout=timeout, nice=VALIDATION_NICE, **options)
     except children.Failed as e:
         raise RuntimeError(f"validation failed: {e}") from None
 

@@ -257,7 +257,7 @@ class Store(GraphWrites):
 
     def _give_back(self, helper: "_QueryProcess") -> None:
         with self._lock:
-            if helper.version == self._meta.get("version") and len(self._idle) < max(1, self.settings.threads):
+            if helper.version == self._meta.get("version") and len(self._idle) < _IDLE_QUERY_PROCESSES:
                 self._idle.append(helper)
                 return
         helper.stop()
@@ -432,6 +432,11 @@ def _serialize_result(result, choose, limit: int) -> tuple[str, bytes]:
         if len(triples) > limit:
             raise ResultTooLarge(_too_large(limit, "triples"))
     return "graph", serialize(triples, fmt)
+
+
+# Query processes a worker keeps waiting for the next query; more are forked when more threads query at
+# once, and stopped after their query (each one holds its own copy of the engine's caches).
+_IDLE_QUERY_PROCESSES = 4
 
 
 class _QueryProcess:

@@ -105,6 +105,7 @@ def _examine(body: bytes, fmt: Format, cid: str, with_quads: bool = False) -> su
     validation.warm()                 # in this process, once: the children start warm
     try:
         examined = children.run(submissions.examine, body, fmt, cid, timeout=timeout, memory=conf.parse_memory,
+                                nice=validation.VALIDATION_NICE,
                                 max_triples=conf.max_contribution_triples,
                                 max_literal=conf.max_literal_length, with_quads=with_quads)
     except children.TimedOut:
