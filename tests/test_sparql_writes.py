@@ -285,3 +285,17 @@ def test_concurrent_writes_through_both_workers_are_serialized_and_all_kept(scra
         t.join()
     assert statuses == [204] * 8
     assert health(scratch_server)["triples"] == before + 8
+
+
+def test_a_relative_iri_in_an_update_resolves_against_the_endpoint(app_client):
+    """W3C protocol test update_base_uri: the service-defined base is the endpoint's URL, for the checks
+    that run before the engine as for the engine itself (a relative IRI is not a syntax error)."""
+    client = app_client(maintainer_token="m")
+    update = ("INSERT DATA { GRAPH <http://example.org/base-test/> "
+              "{ <http://example.org/s> <http://example.org/p> <test> } }")
+    r = client.post("/sparql", data=update, headers={"Content-Type": "application/sparql-update",
+                                                     "Authorization": "Bearer m", "Accept": "application/json"})
+    assert r.status_code in (200, 204), r.get_data(as_text=True)
+    ask = client.get("/sparql", query_string={"query": "ASK { GRAPH ?g { ?s ?p <http://localhost/test> } }"},
+                     headers={"Accept": "application/sparql-results+json"})
+    assert ask.get_json()["boolean"] is True

@@ -280,7 +280,7 @@ class Store(GraphWrites):
         """A user's SPARQL Update: checked (LOAD, SERVICE) on its parsed form in a child process under the
         time limit, then killed (and nothing written) when it has held the write lock for query_timeout seconds."""
         check_nesting(u)
-        check_update_within(u, self.settings)
+        check_update_within(u, self.settings, base_iri)
         timeout = self.settings.query_timeout
         self._write("update", {"update": u, "base_iri": base_iri}, timeout=timeout)
 
@@ -556,14 +556,15 @@ def check_federation(q: str, allowlist) -> list[str]:
     return _services(algebra, traverse, allowlist)
 
 
-def check_update_within(u: str, settings: Settings) -> None:
+def check_update_within(u: str, settings: Settings, base_iri: str | None = None) -> None:
     """The checks of a user's update, each in a child process under the query time limit and the parse
     memory limit: the engine's own parse (syntax errors with their position, too-deep nesting), then the
     decision on LOAD and SERVICE from the parsed form (check_update). Used by every store backend."""
     timeout = settings.query_timeout
     try:
-        children.run(engine_syntax_check, u, timeout=timeout, memory=settings.parse_memory)
-        children.run(check_update, u, tuple(settings.service_allowlist), timeout=timeout, memory=settings.parse_memory)
+        children.run(engine_syntax_check, u, base_iri, timeout=timeout, memory=settings.parse_memory)
+        children.run(check_update, u, tuple(settings.service_allowlist), base_iri, timeout=timeout,
+                     memory=settings.parse_memory)
     except children.TimedOut:
         raise ServiceUnavailable(f"Checking the update took longer than {timeout:g} s, the server's time limit "
                                  "(ENTENTE_QUERY_TIMEOUT); nothing was written. Send it in smaller parts.") from None
@@ -591,7 +592,7 @@ def check_federation_within(q: str, settings: Settings) -> None:
         raise BadRequest(f"The query mentions SERVICE but could not be checked against the allowlist: {e}") from None
 
 
-def check_update(u: str, allowlist) -> None:
+def check_update(u: str, allowlist, base_iri: str | None = None) -> None:
     """Refuse LOAD (it would fetch a URL) and SERVICE targets off the allowlist, decided on the parsed update.
 
     A lexer's view of the text can be fooled (a triple-quoted string ending in an escaped quote, a
@@ -606,7 +607,7 @@ def check_update(u: str, allowlist) -> None:
         if word == "LOAD":
             raise BadRequest(_NO_LOAD, where={"offset": offset})
     try:
-        update = translateUpdate(parseUpdate(u))
+        update = translateUpdate(parseUpdate(u), base=base_iri)   # relative IRIs resolve as the engine will
     except Exception as e:  # noqa: BLE001 — an update we cannot check is refused, not run
         message = " ".join(str(e).split())[:300]
         raise BadRequest(f"The update could not be parsed to check it for LOAD and SERVICE, so it was not run: "
@@ -617,7 +618,7 @@ def check_update(u: str, allowlist) -> None:
     _services(update.algebra, traverse, allowlist)
 
 
-def engine_syntax_check(u: str) -> None:
+def engine_syntax_check(u: str, base_iri: str | None = None) -> None:
     """Raise the engine's own syntax error (with its line and column) if it finds one in `u`. ONLY IN A CHILD.
 
     Only pyoxigraph's update() reports its parse errors, and it runs what it parses: so it runs here on an
@@ -627,7 +628,7 @@ def engine_syntax_check(u: str) -> None:
     _soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
     resource.setrlimit(resource.RLIMIT_NOFILE, (0, hard))
     try:
-        ox.Store().update(u)
+        ox.Store().update(u, base_iri=base_iri)
     except SyntaxError as e:
         raise _syntax_error("SPARQL Update syntax error", e) from None
     except Exception:  # noqa: BLE001 — anything else: the caller's refusal stands

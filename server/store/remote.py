@@ -454,7 +454,7 @@ class RemoteStore(GraphWrites):
     def update(self, u: str, base_iri: str | None = None, **_ds) -> None:
         """A user's SPARQL Update (the same checks as the embedded store, plus the engine's extensions)."""
         check_nesting(u)
-        check_update_within(u, self.settings)
+        check_update_within(u, self.settings, base_iri)
         check_engine_extensions(u)
         self._apply_update(u, base_iri)
 
