@@ -163,3 +163,6 @@ def test_pages_say_when_a_statement_is_denied_hedged_or_conditional(server):
     assert "denied, probable" in page
     page = requests.get(server.url + "/id/departure-of-bashar-al-assad.html", timeout=30).text
     assert "conditional" in page          # "must go for Syria to have a chance of peace"
+    article = requests.get(server.url + "/id/bloomberg-iran-russia-2015.html", timeout=30).text
+    assert "quoted: Vladimir Putin said this — denied" in article      # "Russia doesn't stab its allies"
+    assert "the article says — intended or future" in article          # "will again be present"

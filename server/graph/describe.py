@@ -333,11 +333,15 @@ def _evidence(store, graphs, labels: dict[str, str]) -> dict[str, list[Evidence]
     return result
 
 
-def _qualifier_note(meta: dict[str, list]) -> str:
-    """" — denied, possible" for a claim whose qualifiers change how its plain triples read."""
-    words = [vocab.QUALIFIER_WORDS[v.value] for q in vocab.QUALIFIERS for v in meta.get(q, [])
-             if v.value in vocab.QUALIFIER_WORDS]
+def qualifier_note(values) -> str:
+    """" — denied, possible" for a claim whose qualifier values (IRIs, in the order polarity, certainty,
+    time reference) change how its plain triples read; "" for an affirmed, certain, past or ongoing one."""
+    words = [vocab.QUALIFIER_WORDS[v] for v in values if v in vocab.QUALIFIER_WORDS]
     return " — " + ", ".join(words) if words else ""
+
+
+def _qualifier_note(meta: dict[str, list]) -> str:
+    return qualifier_note([v.value for q in vocab.QUALIFIERS for v in meta.get(q, [])])
 
 
 def _modality_label(modality: str, asserter: Node | None, contribution: str | None, inferred: bool = False) -> str:

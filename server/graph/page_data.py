@@ -98,6 +98,7 @@ class ClaimInfo:
     modality: str | None
     asserter: str | None
     facts: list[Fact] = field(default_factory=list)
+    qualifier_note: str = ""        # " — denied, probable" (describe.qualifier_note)
 
     @property
     def contribution(self) -> str | None:
@@ -168,13 +169,15 @@ def article(store, article_iri: str = iris.ARTICLE) -> ArticleData | None:
 
     spans: dict[tuple[int, int], Span] = {}
     claims: dict[str, ClaimInfo] = {}
-    for row in store.select(f"""{PROLOGUE}SELECT ?span ?b ?e ?anchor ?sentence ?claim ?modality ?who WHERE {{
+    for row in store.select(f"""{PROLOGUE}SELECT ?span ?b ?e ?anchor ?sentence ?claim ?modality ?who ?pol ?cert ?when WHERE {{
         ?claim ent:evidence ?span .
         ?span nif:referenceContext <{article_iri}> ; nif:beginIndex ?b ; nif:endIndex ?e .
         OPTIONAL {{ ?span nif:anchorOf ?anchor }}
         OPTIONAL {{ ?span ent:inSentence ?sentence }}
         OPTIONAL {{ ?claim ent:modality ?modality }}
-        OPTIONAL {{ ?claim ent:assertedBy ?who }} }}""", **UNION):
+        OPTIONAL {{ ?claim ent:assertedBy ?who }}
+        OPTIONAL {{ ?claim ent:polarity ?pol }} OPTIONAL {{ ?claim ent:certainty ?cert }}
+        OPTIONAL {{ ?claim ent:timeReference ?when }} }}""", **UNION):
         b, e = _int(row["b"]), _int(row["e"])
         if b is None or e is None or not (0 <= b < e <= len(text)):
             continue
@@ -184,7 +187,9 @@ def article(store, article_iri: str = iris.ARTICLE) -> ArticleData | None:
         if span.sentence is None:
             span.sentence = _val(row.get("sentence"))
         claim_iri = row["claim"].value
-        claim = claims.setdefault(claim_iri, ClaimInfo(claim_iri, _val(row.get("modality")), _val(row.get("who"))))
+        claim = claims.setdefault(claim_iri, ClaimInfo(claim_iri, _val(row.get("modality")), _val(row.get("who")),
+                                                       qualifier_note=describe.qualifier_note(
+                                                           [_val(row.get(k)) for k in ("pol", "cert", "when")])))
         if claim not in span.claims:
             span.claims.append(claim)
 

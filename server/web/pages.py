@@ -474,7 +474,7 @@ def render_article(store, settings, description) -> str:
             facts = [] if c.iri in shown else [FactView(ln(f.subject), ln(f.predicate), ln(f.object, f.object_is_iri))
                                                 for f in c.facts]
             claims.append(ClaimView(ln(c.iri, label=curie(c.iri)), modality_key(c.modality),
-                                    modality_sentence(c.modality, asserter.text if asserter else None),
+                                    modality_sentence(c.modality, asserter.text if asserter else None) + c.qualifier_note,
                                     asserter, facts,
                                     ln(c.contribution, label="contributed") if c.contribution else None,
                                     first_shown=None if c.iri not in shown else shown_at[c.iri]))
