@@ -355,7 +355,7 @@ def test_ids_that_only_start_like_an_id_are_404(live, suffix):
 
 # the functions that receive values from requests, and the parameters that carry them
 REQUEST_VALUES = {"server/graph/provenance.py": {"read": "cid", "record_graph": "cid"},
-                  "server/graph/page_data.py": {"relations": "focus", "graph_content": "graph"},
+                  "server/graph/page_data.py": {"relations": "focus", "graph_content": "graph", "find_by_name": "text"},
                   "server/graph/describe.py": {"exists": "iri", "description_quads": "iri"}}
 SPARQL_WORDS = re.compile(r"\b(SELECT|ASK|CONSTRUCT|DESCRIBE|INSERT|DELETE|WHERE|GRAPH|FILTER|VALUES)\b")
 SANITIZERS = {"_named", "NamedNode", "_n"}        # pyoxigraph terms: validated IRIs, never raw text

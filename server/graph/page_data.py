@@ -66,18 +66,19 @@ class NameMatch:
 
 def find_by_name(store, text: str, limit: int = 50) -> list[NameMatch]:
     """Entities (id:) one of whose names (rdfs:label, skos:prefLabel, skos:altLabel) contains `text`,
-    case aside; exact matches first. The text goes into the query as an escaped literal."""
-    needle = str(ox.Literal(text.lower()))
+    case aside; exact matches first. The text is bound to ?needle, never written into the query (the engine
+    substitutes only projected variables, hence ?needle in SELECT and GROUP BY)."""
     rows = store.select(f"""{PROLOGUE}
-        SELECT ?x (SAMPLE(?label) AS ?l) (GROUP_CONCAT(DISTINCT ?all; separator="\u001f") AS ?names)
-               (MAX(IF(LCASE(STR(?name)) = {needle}, 1, 0)) AS ?exact)
+        SELECT ?x ?needle (SAMPLE(?label) AS ?l) (GROUP_CONCAT(DISTINCT ?all; separator="\u001f") AS ?names)
+               (MAX(IF(LCASE(STR(?name)) = ?needle, 1, 0)) AS ?exact)
         WHERE {{
           ?x rdfs:label|skos:prefLabel|skos:altLabel ?name .
-          FILTER (isIRI(?x) && STRSTARTS(STR(?x), "{iris.ID}") && CONTAINS(LCASE(STR(?name)), {needle}))
+          FILTER (isIRI(?x) && STRSTARTS(STR(?x), "{iris.ID}") && CONTAINS(LCASE(STR(?name)), ?needle))
           ?x rdfs:label|skos:prefLabel|skos:altLabel ?all .
           OPTIONAL {{ ?x rdfs:label ?label }}
         }}
-        GROUP BY ?x ORDER BY DESC(?exact) LCASE(STR(?l)) LIMIT {int(limit)}""", **UNION)
+        GROUP BY ?x ?needle ORDER BY DESC(?exact) LCASE(STR(?l)) LIMIT {int(limit)}""",
+        bind={"needle": ox.Literal(text.lower())}, **UNION)
     return [NameMatch(r["x"].value, r["l"].value if r["l"] is not None else None,
                       sorted(set(r["names"].value.split("\u001f"))), r["exact"].value == "1") for r in rows]
 
