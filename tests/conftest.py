@@ -24,6 +24,17 @@ def free_port() -> int:
 
 
 @pytest.fixture(scope="session")
+def data_sources():
+    """data/*.trig as they are in the repository, parsed once per session (read-only: do not change it)."""
+    import rdflib
+
+    d = rdflib.Dataset()
+    for f in sorted((ROOT / "data").glob("*.trig")):
+        d.parse(f, format="trig")
+    return d
+
+
+@pytest.fixture(scope="session")
 def built_dataset(tmp_path_factory) -> Path:
     """The real dataset, built by `entente build` from the real sources (once per session)."""
     out = tmp_path_factory.mktemp("build") / "entente.trig"

@@ -45,11 +45,8 @@ EDITORIAL = {"commander-of-the-islamic-revolutionary-guard-corps"}
 
 
 @pytest.fixture(scope="module")
-def ds() -> rdflib.Dataset:
-    d = rdflib.Dataset()
-    for f in sorted(DATA.glob("*.trig")):
-        d.parse(f, format="trig")
-    return d
+def ds(data_sources) -> rdflib.Dataset:
+    return data_sources
 
 
 @pytest.fixture(scope="module")
