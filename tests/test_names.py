@@ -19,7 +19,6 @@ from pagetools import get_page
 pytestmark = pytest.mark.filterwarnings("ignore::DeprecationWarning")
 
 ROOT = Path(__file__).resolve().parent.parent
-DATA = ROOT / "data"
 ENT = Namespace("https://w3id.org/entente/ontology#")
 ID = "https://w3id.org/entente/id/"
 DCT = Namespace("http://purl.org/dc/terms/")

@@ -14,7 +14,6 @@ import rdflib
 from rdflib import RDF, RDFS, Literal, Namespace, URIRef
 
 ROOT = Path(__file__).resolve().parent.parent
-DATA = ROOT / "data"
 SEED = ROOT / "seeds" / "000_b47b345340b76534.txt"
 ENT = Namespace("https://w3id.org/entente/ontology#")
 ID = Namespace("https://w3id.org/entente/id/")
