@@ -10,10 +10,10 @@ command -v java >/dev/null 2>&1 || need+=(default-jre-headless)
 command -v chromium >/dev/null 2>&1 || need+=(chromium)
 command -v dot >/dev/null 2>&1 || need+=(graphviz)
 command -v npm >/dev/null 2>&1 || need+=(npm)
-command -v ps >/dev/null 2>&1 || need+=(procps)
+command -v ps >/dev/null 2>&1 || need+=(procps)   # tests/test_serving.py lists gunicorn's workers with ps
 # tests/test_quickstatements.py runs QuickStatements' own V1 parser (PHP, with mbstring)
 command -v php >/dev/null 2>&1 || need+=(php-cli)
-{ command -v php >/dev/null 2>&1 && php -r 'exit(function_exists("mb_detect_encoding") ? 0 : 1);'; } || need+=(php-mbstring)  # tests/test_serving.py lists gunicorn's workers with ps
+{ command -v php >/dev/null 2>&1 && php -r 'exit(function_exists("mb_detect_encoding") ? 0 : 1);'; } || need+=(php-mbstring)
 command -v wrk >/dev/null 2>&1 || need+=(wrk)      # benchmarks/bench_sparql.py drives the servers with wrk
 command -v virtuoso-t >/dev/null 2>&1 || need+=(virtuoso-opensource)  # a peer in the benchmark; the remote-store tests run on it
 # Debian's python3 lacks ensurepip (so `python3 -m venv` fails) until python3-venv is installed.
