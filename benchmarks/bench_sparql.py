@@ -3,7 +3,8 @@
 For each dataset (the built one, and generated graphs of the same shape at the sizes asked for), each
 server is started on it in turn (its load time measured), every query is asked once to count its rows
 (the counts are compared between servers), then driven by `wrk` with keep-alive at each number of
-connections; after its runs the server's memory (RSS and PSS of its whole process tree) is read. The
+connections; after its runs the server's memory (RSS and PSS of its whole process tree, and for Entente
+of each worker with its query processes, against Oxigraph's server as the engine's own) is read. The
 tables give requests/s, p50 and p99 latency and the ratio Entente ÷ each peer (above 1: Entente is
 faster). Nothing asserts a time: these are figures to read (see docs/benchmarks.md).
 
@@ -164,6 +165,7 @@ def measure(name: str, dataset: Path, work: Path, queries: dict, args) -> dict:
             print(f"  {name} {qname}: {entry['rows']} rows, " + ", ".join(
                 f"c={c} {entry[c]['rps']:.0f} req/s" for c in args.connections), flush=True)
         result["rss"], result["pss"] = server.memory_mib()
+        result["workers"] = server.worker_memory_mib()
         result["disk"] = server.disk_mib()
     finally:
         server.stop()
@@ -204,6 +206,7 @@ def report(title: str, results: dict, queries: dict, connections: list[int]) -> 
         else:
             lines.append(f"| {n} | {r['load_s']:.1f} | {r.get('rss', math.nan):.0f} | {r.get('pss', math.nan):.0f} "
                          f"| {r.get('disk', math.nan):.1f} |")
+    lines += per_worker(results)
     lines += ["", "req/s (p50 / p99 latency in ms; the server's CPU ms per request) with keep-alive; "
               "ratio = Entente's req/s ÷ the peer's (above 1: Entente faster).", "",
               "| query | rows | conns | " + " | ".join(names) + " | " + " | ".join(f"{e}÷{p}" for e, p in pairs) + " |",
@@ -226,6 +229,26 @@ def report(title: str, results: dict, queries: dict, connections: list[int]) -> 
     lines.append("| geometric mean (same rows) | | | " + " | " * (len(names) - 1) + " | " + " | ".join(
         f"{math.exp(sum(v) / len(v)):.2f}" if v else "—" for v in logs.values()) + " |")
     return "\n".join(lines) + "\n"
+
+
+def per_worker(results: dict) -> list[str]:
+    """Issue 11's memory target, read off: each Entente worker with its query processes (the largest
+    worker), against the engine's own memory (Oxigraph's server, the same engine, on the same data)."""
+    ours = {n: r["workers"] for n, r in results.items() if r.get("workers")}
+    if not ours:
+        return []
+    engine = results.get("oxigraph", {}).get("rss")
+    lines = ["", "Memory per worker: the largest gunicorn worker with its query processes, after the runs; "
+             "the engine's own is Oxigraph's server on the same data"
+             + (f" ({engine:.0f} MiB RSS)." if engine else " (not run)."), "",
+             "| server | workers | processes in the largest | RSS (MiB) | PSS (MiB) | USS (MiB) | RSS above the engine's own (MiB) |",
+             "|---|---|---|---|---|---|---|"]
+    for name, workers in ours.items():
+        w = max(workers, key=lambda f: f["rss"])
+        above = f"{w['rss'] - engine:+.0f}" if engine else "—"
+        lines.append(f"| {name} | {len(workers)} | {w['processes']} | {w['rss']:.0f} | {w['pss']:.0f} | {w['uss']:.0f} "
+                     f"| {above} |")
+    return lines
 
 
 def dataset_file(size: str, work: Path, seed: int) -> tuple[Path, str]:

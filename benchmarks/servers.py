@@ -64,16 +64,42 @@ class Server:
         """(RSS, PSS) of all processes of the server's sessions, in MiB."""
         rss = pss = 0
         for pid in self._pids():
-            try:
-                text = Path(f"/proc/{pid}/smaps_rollup").read_text()
-            except OSError:
-                continue
-            for line in text.splitlines():
-                if line.startswith("Rss:"):
-                    rss += int(line.split()[1])
-                elif line.startswith("Pss:"):
-                    pss += int(line.split()[1])
+            m = _smaps_rollup(pid)
+            if m:
+                rss, pss = rss + m["Rss"], pss + m["Pss"]
         return rss / 1024, pss / 1024
+
+    def worker_memory_mib(self) -> list[dict]:
+        """Per gunicorn worker (a child of the server's first process with the same command line, as
+        gunicorn forks them), the worker and its descendants (its query processes): RSS, PSS and USS in
+        MiB and how many processes. Empty for a server without such workers (the peers)."""
+        if not self.processes:
+            return []
+        master = str(self.processes[0].pid)
+        out = subprocess.run(["ps", "-o", "pid=,ppid=,args=", "-s", master], capture_output=True, text=True)
+        rows = [line.split(None, 2) for line in out.stdout.splitlines() if len(line.split(None, 2)) == 3]
+        args = {pid: a for pid, _ppid, a in rows}
+        children: dict[str, list[str]] = {}
+        for pid, ppid, _a in rows:
+            children.setdefault(ppid, []).append(pid)
+        workers = []
+        for pid in children.get(master, []):
+            if args.get(pid) != args.get(master):
+                continue                                   # multiprocessing's resource tracker, a writer
+            tree, todo = [], [pid]
+            while todo:
+                tree.append(todo.pop())
+                todo += children.get(tree[-1], [])
+            figures = {"processes": 0, "rss": 0.0, "pss": 0.0, "uss": 0.0}
+            for p in tree:
+                m = _smaps_rollup(p)
+                if m:
+                    figures["processes"] += 1
+                    figures["rss"] += m["Rss"] / 1024
+                    figures["pss"] += m["Pss"] / 1024
+                    figures["uss"] += (m["Private_Clean"] + m["Private_Dirty"]) / 1024
+            workers.append(figures)
+        return workers
 
     def stop(self) -> None:
         for proc in self.processes:
@@ -85,6 +111,15 @@ class Server:
             except subprocess.TimeoutExpired:
                 os.killpg(proc.pid, signal.SIGKILL)
                 proc.wait()
+
+
+def _smaps_rollup(pid: str) -> dict[str, int] | None:
+    """A process's /proc/<pid>/smaps_rollup as {field: kB}; None once it has gone."""
+    try:
+        text = Path(f"/proc/{pid}/smaps_rollup").read_text()
+    except OSError:
+        return None
+    return {k: int(v.split()[0]) for k, _, v in (line.partition(":") for line in text.splitlines()[1:])}
 
 
 def _spawn(args: list[str], log: Path, **kwargs) -> subprocess.Popen:
