@@ -3,6 +3,7 @@
 API (stable):
     Store(settings)                              open (or create) the persistent store under settings.data_dir
     store.version -> str                         changes on every write (ETag, caches)
+    store.version_stamp() -> tuple               a stat of the version file: cheap, changes on every write
     store.last_modified -> float                 POSIX time of the last write
     store.select(q, bind=None, **ds) -> list[dict[str, Term]]   rows as {var: pyoxigraph term}; raises on >max_results;
         bind={"x": term} has the engine substitute ?x (select, ask and construct): request values never
@@ -91,6 +92,7 @@ class Store(GraphWrites):
     def __init__(self, settings: Settings):
         self.settings = settings
         self.root = Path(settings.data_dir) / "oxigraph"
+        self._version_path = str(self.root / "VERSION")
         self._reader: ox.Store | None = None
         self._reader_key = None
         self._reader_lock_fd: int | None = None
@@ -105,6 +107,12 @@ class Store(GraphWrites):
     def version(self) -> str:
         self._snapshot()
         return self._meta["version"]
+
+    def version_stamp(self) -> tuple:
+        """A stat of VERSION, which every write replaces: equal stamps, same data. A few microseconds and no
+        lock, for the worker's response cache (web/response_cache.py), which asks on every answer it sends."""
+        st = os.stat(self._version_path)
+        return st.st_ino, st.st_mtime_ns, st.st_size
 
     @property
     def last_modified(self) -> float:

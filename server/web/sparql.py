@@ -44,8 +44,10 @@ XSD_INTEGER = "http://www.w3.org/2001/XMLSchema#integer"
 @bp.get("/health")
 def health():
     store = get_store()
+    kept = current_app.extensions.get("entente.responses")      # this worker's, when gunicorn serves
     response = jsonify({"status": "ok", "version": store.version, "triples": store.count(),
-                        "writes": auth.writes_enabled()})
+                        "writes": auth.writes_enabled(),
+                        **({"response_cache": kept.figures()} if kept is not None else {})})
     response.headers["Cache-Control"] = "no-store"
     return response
 
@@ -167,6 +169,8 @@ def _query(text: str, params) -> Response:
     fmt = choose(kind)
     response = Response(body, 200, content_type=content_type(fmt))
     response.headers["X-Entente-Format"] = fmt.name
+    if key is None:            # NOW(), RAND(), SERVICE…: the answer changes without a write; no cache keeps it
+        response.headers["Cache-Control"] = "no-store"
     return response
 
 

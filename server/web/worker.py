@@ -8,6 +8,9 @@ to a thread. A slow client costs a socket and a buffer, never a thread, and is c
 it passes its deadline: `request_header_timeout` seconds for the head, then `request_body_timeout`
 for the body. Whatever a thread still reads from the socket (a body larger than the body limit, which
 the app refuses with 413) is bounded by the same deadline.
+
+A complete request whose exact head was answered before, while the store is unchanged, is answered
+by the event loop itself from response_cache.py (no thread, no Flask); its access-log line is the same.
 """
 
 from __future__ import annotations
@@ -18,7 +21,10 @@ import selectors
 import time
 from functools import partial
 
+from gunicorn import SERVER
 from gunicorn.workers.gthread import TConn, ThreadWorker
+
+from .response_cache import ResponseCache, cacheable_head
 
 HEAD_LIMIT = 64 * 1024           # gunicorn refuses larger heads (8190-byte lines, 100 fields) with a 400
 _CONTENT_LENGTH = re.compile(rb"^content-length[ \t]*:[ \t]*([0-9]+)[ \t]*\r?$", re.IGNORECASE | re.MULTILINE)
@@ -69,6 +75,17 @@ class Worker(ThreadWorker):
         self.body_timeout = entente.request_body_timeout
         self.body_limit = entente.max_body_bytes
         self.reading: dict[TConn, _Reading] = {}
+        self.answers: ResponseCache | None = None
+
+    def load_wsgi(self):
+        """The application, wrapped so that its answers to cacheable GETs are kept for the event loop."""
+        super().load_wsgi()
+        store = self.wsgi.extensions["entente.store"]
+        stamp = getattr(store, "version_stamp", None)          # the embedded store has one; a remote one not
+        size = self.app.settings.answer_cache_mb * 2**20 if stamp is not None else 0
+        self.answers = ResponseCache(size, stamp, SERVER)
+        self.wsgi.extensions["entente.responses"] = self.answers      # /health reports its figures
+        self.wsgi = self.answers.wrap(self.wsgi)
 
     # --- connections arrive (new, or kept alive and readable again) ------------------------------
     def accept(self, listener):
@@ -118,6 +135,8 @@ class Worker(ThreadWorker):
         state.data += data
         if self._complete(conn, state):
             self._forget(conn)
+            if state.head_end == len(state.data) and self._answer_from_cache(conn, bytes(state.data)):
+                return
             conn.prebuffered = bytes(state.data)
             conn.read_deadline = state.deadline
             conn.data_ready = True
@@ -152,6 +171,68 @@ class Worker(ThreadWorker):
             return data.endswith(b"0\r\n\r\n") or len(data) - state.head_end > self.body_limit
         return len(data) >= state.wanted
 
+    # --- answers sent again by the event loop (response_cache.py) ----------------------------------
+    def _answer_from_cache(self, conn, head: bytes) -> bool:
+        """Send a kept answer for this head and wait for the connection's next request; False: not kept
+        (the head is then marked for keeping when a thread answers it)."""
+        conn.replay_head = None
+        if self.answers is None or not cacheable_head(head):
+            return False
+        if not self.alive or not self.cfg.keepalive or len(self.keepalived_conns) >= self.max_keepalived:
+            return False                      # the normal path closes such connections after answering
+        found = self.answers.answer(head)
+        if found is None:
+            conn.replay_head = head
+            return False
+        message, log_rest = found
+        self.nr += 1
+        if self.nr >= self.max_requests:
+            self.alive = False
+        try:
+            sent = conn.sock.send(message)
+        except (BlockingIOError, InterruptedError):
+            sent = 0
+        except OSError:
+            self.nr_conns -= 1
+            conn.close()
+            return True
+        self._log_access(conn, log_rest)
+        if sent < len(message):               # the socket buffer is full: a thread sends the rest
+            fs = self.tpool.submit(self._send_rest, conn, message[sent:])
+            fs.add_done_callback(lambda fut: self.method_queue.defer(self._after_answer, conn, fut.result))
+        else:
+            self._after_answer(conn, lambda: True)
+        return True
+
+    def _send_rest(self, conn, rest: bytes) -> bool:
+        try:
+            conn.sock.settimeout(self.body_timeout)
+            conn.sock.sendall(rest)
+            return True
+        except OSError:
+            return False
+
+    def _after_answer(self, conn, sent) -> None:
+        """As gunicorn's finish_request: back to waiting for the next request, or closed."""
+        try:
+            ok = sent()
+        except Exception:                     # noqa: BLE001 — the send failed: close
+            ok = False
+        if not ok or not self.alive:
+            self.nr_conns -= 1
+            conn.close()
+            return
+        conn.sock.setblocking(False)
+        conn.set_timeout()
+        self.keepalived_conns.append(conn)
+        self.poller.register(conn.sock, selectors.EVENT_READ, partial(self.on_client_socket_readable, conn))
+
+    def _log_access(self, conn, log_rest: str) -> None:
+        if not self.log.access_log_enabled:
+            return
+        client = conn.client[0] if isinstance(conn.client, tuple) else "-"
+        self.log.access_log.info(f"{client} - - {time.strftime('[%d/%b/%Y:%H:%M:%S %z]')} {log_rest}")
+
     def _forget(self, conn) -> None:
         self.reading.pop(conn, None)
         try:
@@ -175,6 +256,9 @@ class Worker(ThreadWorker):
 
     # --- in the thread ---------------------------------------------------------------------------
     def handle(self, conn):
+        if self.answers is not None:
+            self.answers.for_this_thread(getattr(conn, "replay_head", None))
+            conn.replay_head = None
         prebuffered = getattr(conn, "prebuffered", None)
         if prebuffered is not None:
             conn.prebuffered = None
