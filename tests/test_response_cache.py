@@ -132,7 +132,7 @@ def test_the_server_sends_a_repeated_answer_from_its_cache_and_a_new_one_after_a
         assert second_head.split(b"\r\n")[0] == b"HTTP/1.1 200 OK"
         etags = [[line for line in h.split(b"\r\n") if line.lower().startswith(b"etag")] for h in (first_head, second_head)]
         assert etags[0] == etags[1] != []
-        health = requests.get(f"{live.url}/health").json()["response_cache"]
+        health = requests.get(f"{live.url}/health/cache").json()
         assert health["hits"] >= 1 and health["entries"] >= 1
 
         put = requests.put(f"{live.url}/store", params={"graph": graph}, data="<urn:a> <urn:p> \"two\" .",

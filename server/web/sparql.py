@@ -44,10 +44,18 @@ XSD_INTEGER = "http://www.w3.org/2001/XMLSchema#integer"
 @bp.get("/health")
 def health():
     store = get_store()
-    kept = current_app.extensions.get("entente.responses")      # this worker's, when gunicorn serves
     response = jsonify({"status": "ok", "version": store.version, "triples": store.count(),
-                        "writes": auth.writes_enabled(),
-                        **({"response_cache": kept.figures()} if kept is not None else {})})
+                        "writes": auth.writes_enabled()})
+    response.headers["Cache-Control"] = "no-store"
+    return response
+
+
+@bp.get("/health/cache")
+def cache_figures():
+    """The answering worker's response cache (web/response_cache.py): entries, bytes, hits. Not the
+    data's state, so not in /health, whose body tests compare before and after refused writes."""
+    kept = current_app.extensions.get("entente.responses")      # set by the gunicorn worker
+    response = jsonify(kept.figures() if kept is not None else {"entries": 0, "hits": 0, "max_bytes": 0})
     response.headers["Cache-Control"] = "no-store"
     return response
 

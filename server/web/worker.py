@@ -84,7 +84,7 @@ class Worker(ThreadWorker):
         stamp = getattr(store, "version_stamp", None)          # the embedded store has one; a remote one not
         size = self.app.settings.answer_cache_mb * 2**20 if stamp is not None else 0
         self.answers = ResponseCache(size, stamp, SERVER)
-        self.wsgi.extensions["entente.responses"] = self.answers      # /health reports its figures
+        self.wsgi.extensions["entente.responses"] = self.answers      # /health/cache reports its figures
         self.wsgi = self.answers.wrap(self.wsgi)
 
     # --- connections arrive (new, or kept alive and readable again) ------------------------------
