@@ -4,6 +4,11 @@ answered, their status codes, and p50/p95 latency — the figure to watch is the
 SHACL validations run. Bounded in time; only talks to the server it starts on 127.0.0.1.
 
     .venv/bin/python benchmarks/mixed.py --clients 32 --duration 60
+    .venv/bin/python benchmarks/mixed.py --duration 30 --rounds 2 \
+        --variant "default" --variant "one validation at a time ENTENTE_MAX_VALIDATIONS=1"
+
+Each --variant is a label and the ENTENTE_* settings it changes; variants run one after another,
+--rounds times over (figures on a shared machine drift: compare variants of the same run).
 """
 
 from __future__ import annotations
@@ -11,6 +16,7 @@ from __future__ import annotations
 import argparse
 import collections
 import random
+import shutil
 import sys
 import tempfile
 import threading
@@ -56,12 +62,13 @@ def client(url: str, stop_at: float, queries: list[str], seed: int, results: dic
             results[kind].append((time.perf_counter() - t, status))
 
 
-def run(clients: int, duration: float, seed: int = 1) -> str:
+def run(clients: int, duration: float, seed: int = 1, env: dict | None = None, label: str = "",
+        log: Path | None = None) -> str:
     queries = list(bench_sparql.queries_for("real", ["all"], False).values())
     with tempfile.TemporaryDirectory(prefix="entente-mixed-") as tmp:
         server = servers.entente(ROOT / "build" / "entente.trig", Path(tmp), 10, env={
             "ENTENTE_CONTRIBUTOR_TOKEN": CONTRIBUTOR, "ENTENTE_MAINTAINER_TOKEN": MAINTAINER,
-            "ENTENTE_RATE_LIMIT": "100000"})
+            "ENTENTE_RATE_LIMIT": "100000", **(env or {})})
         base = server.url.rsplit("/sparql", 1)[0]
         results, lock = collections.defaultdict(list), threading.Lock()
         try:
@@ -75,7 +82,10 @@ def run(clients: int, duration: float, seed: int = 1) -> str:
             rss, pss = server.memory_mib()
         finally:
             server.stop()
-    lines = [f"{clients} clients for {duration:g} s against Entente on the real dataset; memory after: "
+            if log is not None:
+                shutil.copyfile(Path(tmp) / "entente.log", log)
+    lines = [f"{label + ': ' if label else ''}{clients} clients for {duration:g} s against Entente on the real "
+             f"dataset{' with ' + ' '.join(f'{k}={v}' for k, v in env.items()) if env else ''}; memory after: "
              f"RSS {rss:.0f} MiB, PSS {pss:.0f} MiB", "",
              "| kind | answered | per second | status codes | p50 (ms) | p95 (ms) |", "|---|---|---|---|---|---|"]
     for kind, _ in KINDS:
@@ -83,12 +93,18 @@ def run(clients: int, duration: float, seed: int = 1) -> str:
         if not got:
             lines.append(f"| {kind} | 0 | | | | |")
             continue
-        times = sorted(t for t, _ in got)
         codes = collections.Counter(str(s) for _, s in got)
-        lines.append(f"| {kind} | {len(got)} | {len(got) / duration:.1f} | "
-                     + ", ".join(f"{c}×{n}" for c, n in sorted(codes.items()))
-                     + f" | {1000 * times[len(times) // 2]:.0f} | {1000 * times[int(0.95 * (len(times) - 1))]:.0f} |")
+        lines.append(_row(kind, got, duration, ", ".join(f"{c}×{n}" for c, n in sorted(codes.items()))))
+        if len(codes) > 1:          # a quick refusal and a full answer are different things: each on its own too
+            for code in sorted(codes):
+                lines.append(_row(f"{kind}: {code} only", [g for g in got if str(g[1]) == code], duration, ""))
     return "\n".join(lines) + "\n"
+
+
+def _row(kind: str, got: list, duration: float, codes: str) -> str:
+    times = sorted(t for t, _ in got)
+    return (f"| {kind} | {len(got)} | {len(got) / duration:.1f} | {codes} | {1000 * times[len(times) // 2]:.0f} | "
+            f"{1000 * times[int(0.95 * (len(times) - 1))]:.0f} |")
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -96,9 +112,23 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--clients", type=int, default=32)
     parser.add_argument("--duration", type=float, default=60)
     parser.add_argument("--seed", type=int, default=1)
+    parser.add_argument("--variant", action="append", default=[],
+                        help="'label NAME=VALUE …': a run with these settings (repeatable; default: one run as is)")
+    parser.add_argument("--rounds", type=int, default=1, help="run every variant this many times, in turn")
+    parser.add_argument("--log", type=Path, help="keep the server's log of the last run here")
     args = parser.parse_args(argv)
-    print(run(args.clients, min(args.duration, 600), args.seed))
+    variants = [_variant(v) for v in args.variant] or [("", {})]
+    for _round in range(max(1, args.rounds)):
+        for label, env in variants:
+            print(run(args.clients, min(args.duration, 600), args.seed, env, label, args.log), flush=True)
     return 0
+
+
+def _variant(text: str) -> tuple[str, dict]:
+    """'one at a time ENTENTE_MAX_VALIDATIONS=1' -> ('one at a time', {'ENTENTE_MAX_VALIDATIONS': '1'})."""
+    words = text.split()
+    env = dict(w.split("=", 1) for w in words if "=" in w and w.split("=", 1)[0].isupper())
+    return " ".join(w for w in words if w.split("=", 1)[0] not in env), env
 
 
 if __name__ == "__main__":

@@ -74,6 +74,11 @@ class Settings:
         30.0, "Seconds parsing, checking and SHACL validation of one body may take in all (in a child process, "
               "killed at the limit: 503)."
     )
+    max_validations: int = _setting(
+        2, "SHACL validations (dry runs and contributions) the whole server runs at once, all workers together; "
+           "beyond it 503 with Retry-After and nothing stored (0: no bound). Each takes a core while it runs, and "
+           "more at once than cores starve queries (docs/benchmarks.md, mixed load)."
+    )
     service_allowlist: tuple[str, ...] = _setting(
         ("https://query.wikidata.org/sparql",), "SPARQL endpoints that SERVICE may call (comma-separated)."
     )

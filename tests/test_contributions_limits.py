@@ -141,3 +141,27 @@ def test_validation_past_the_time_limit_is_a_503_and_nothing_is_stored(built_dat
     assert requests.get(limited_server.url + "/health", timeout=10).status_code == 200
     r = send(limited_server, "/validate", b"not turtle at all", "text/turtle")
     assert r.status_code == 400, r.text[:500]
+
+
+def test_with_every_validation_slot_taken_a_body_is_refused_with_503_and_nothing_is_lost(limited_server):
+    """ENTENTE_MAX_VALIDATIONS is server-wide: slots this test holds (as another worker would) leave none
+    for the server's workers; the client is told to retry, and nothing stored changes."""
+    from server.settings import Settings
+    from server.slots import Slots
+
+    slots = Slots(limited_server.data_dir / "validating", Settings.from_env({}).max_validations)
+    held = [slots.take() for _ in range(slots.count)]
+    try:
+        assert slots.count and None not in held
+        before = state_of(limited_server)
+        for path in ENDPOINTS:
+            r = send(limited_server, path, GOOD_TRIG, "application/trig")
+            assert r.status_code == 503, r.text
+            assert int(r.headers["Retry-After"]) >= 1
+            assert "ENTENTE_MAX_VALIDATIONS" in r.json()["message"] and "again" in r.json()["message"]
+        assert state_of(limited_server) == before
+    finally:
+        for slot in held:
+            if slot is not None:
+                slots.give_back(slot)
+    assert send(limited_server, "/contributions", GOOD_TRIG, "application/trig").status_code == 201

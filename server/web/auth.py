@@ -198,12 +198,18 @@ def authorize(*roles: str, rate_limited: bool = False) -> Identity:
     """Function form: the identity of the current request, or 401/403 (and 429 when rate_limited)."""
     from flask import g, request
 
-    tokens, limiter = _app_state()
+    tokens, _ = _app_state()
     identity = check(request.headers.get("Authorization"), tokens, *roles)
     if rate_limited:
-        limiter.hit(identity.key)
+        count(identity)
     g.entente_identity = identity
     return identity
+
+
+def count(identity: Identity) -> None:
+    """One request against the token's allowance (429 past it); for a caller that counts after its own checks."""
+    _, limiter = _app_state()
+    limiter.hit(identity.key)
 
 
 def writes_enabled() -> dict[str, bool]:
@@ -260,5 +266,5 @@ def current_identity() -> Identity | None:
     return g.get("entente_identity")
 
 
-__all__ = ["Identity", "Tokens", "RateLimiter", "check", "authorize", "require", "current_identity", "limit_anonymous",
+__all__ = ["Identity", "Tokens", "RateLimiter", "check", "authorize", "count", "require", "current_identity", "limit_anonymous",
            "sha256_hex", "read_token_file", "bearer_token"]

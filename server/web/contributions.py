@@ -8,9 +8,12 @@ leaves nothing behind but a log line. Parsing, rules and storage live in `submis
 
 from __future__ import annotations
 
+import contextlib
 import json
 import logging
+import math
 import time
+from pathlib import Path
 
 from flask import Blueprint, Response, current_app, render_template_string, request
 
@@ -23,6 +26,7 @@ from ..formats import Format
 from ..graph import iris, provenance, submissions, validation
 from ..errors import BadRequest, Conflict, EntenteError, NotFound, PayloadTooLarge, ServiceUnavailable, \
     Unprocessable, UnsupportedMediaType
+from ..slots import Slots
 from ..store import get_store
 
 bp = Blueprint("contributions", __name__)
@@ -120,9 +124,32 @@ def _examine(body: bytes, fmt: Format, cid: str, with_quads: bool = False) -> su
     except children.Failed as e:
         log.error("examining a body failed: %s", e)
         raise EntenteError("Validation failed inside the server; the error has been logged.") from None
-    log.info("validated %d quads in %.3f s: conforms=%s", examined.triples, time.perf_counter() - started,
-             examined.report.conforms)
+    took = time.perf_counter() - started
+    _recent_validation[0] = 0.8 * _recent_validation[0] + 0.2 * took
+    log.info("validated %d quads in %.3f s: conforms=%s", examined.triples, took, examined.report.conforms)
     return examined
+
+
+@contextlib.contextmanager
+def _validation_slot():
+    """Hold one of the server's ENTENTE_MAX_VALIDATIONS slots (server/slots.py) while validating, or refuse
+    at once with 503 and Retry-After: nothing is stored, and the refusal is not counted against the rate
+    limit (the client was told to come back). Taken after the checks that cost nothing (406, 415, empty body)."""
+    ext = current_app.extensions
+    conf = settings()
+    slots = ext.get("entente.validation_slots") or \
+        ext.setdefault("entente.validation_slots", Slots(Path(conf.data_dir) / "validating", conf.max_validations))
+    with slots.held() as got:
+        if not got:
+            retry = max(1, min(60, math.ceil(_recent_validation[0])))
+            raise ServiceUnavailable(f"The server is running {slots.count} validation(s) already, its limit "
+                                     f"(ENTENTE_MAX_VALIDATIONS); nothing was stored. Send the same request again "
+                                     f"in {retry} s.", where={"limit": slots.count}, headers={"Retry-After": str(retry)})
+        yield
+
+
+# seconds the last validations took in this process (a moving average): the Retry-After of a busy refusal
+_recent_validation = [1.0]
 
 
 def _report_response(report, status: int = 200) -> Response:
@@ -137,10 +164,11 @@ def _report_response(report, status: int = 200) -> Response:
 def validate():
     """Dry run: the SHACL report of the body, 200 whether it conforms or not; nothing is stored."""
     try:
-        auth.limit_anonymous(request.remote_addr)     # SHACL costs time: a dry run counts like a contribution
         negotiation.negotiate(request.headers.get("Accept"), REPORT_FORMATS, default=JSON)
         fmt, body = _request_body()
-        report = _examine(body, fmt, "new").report
+        with _validation_slot():
+            auth.limit_anonymous(request.remote_addr)     # SHACL costs time: a dry run counts like a contribution
+            report = _examine(body, fmt, "new").report
     except EntenteError as e:
         raise _refused(e)
     return _report_response(report)
@@ -152,10 +180,12 @@ def validate():
 def create():
     """Send a contribution: 201 + Location when it conforms (stored durably, pending review), else 4xx."""
     try:
-        identity = auth.authorize("contributor", rate_limited=True)
+        identity = auth.authorize("contributor")
         cid = submissions.new_id()
         fmt, body = _request_body()
-        examined = _examine(body, fmt, cid)
+        with _validation_slot():
+            auth.count(identity)
+            examined = _examine(body, fmt, cid)
         report = examined.report
         if not report.conforms:
             raise Unprocessable(f"The contribution does not conform to the shapes: {len(report.violations)} "
