@@ -159,3 +159,33 @@ def test_answers_that_change_without_a_write_are_marked_no_store(app_client):
     steady = client.get("/sparql", query_string={"query": "SELECT * {}"},
                         headers={"Accept": "application/sparql-results+json"})
     assert "public" in steady.headers["Cache-Control"] and "ETag" in steady.headers
+
+
+def test_a_large_kept_answer_reaches_a_slow_reader_whole(make_server):
+    """An answer larger than the socket buffers (~200 kB on loopback): the event loop sends what fits and a
+    thread the rest."""
+    import time
+
+    live = make_server(None, env={"ENTENTE_WORKERS": "1"})
+    graph = "http://example.org/big"
+    body = "".join(f'<urn:s{i}> <urn:p> "{"x" * 5000}{i}" .\n' for i in range(400))       # ~2 MB of N-Triples
+    put = requests.put(f"{live.url}/store", params={"graph": graph}, data=body.encode(),
+                       headers={"Content-Type": "application/n-triples", "Authorization": f"Bearer {MAINTAINER_TOKEN}"})
+    assert put.status_code == 201
+    request = (f"GET /store?graph={graph} HTTP/1.1\r\nHost: 127.0.0.1:{live.port}\r\n"
+               f"Accept: application/n-triples\r\n\r\n").encode()
+    with socket.create_connection(("127.0.0.1", live.port), timeout=30) as sock:
+        _, first = _exchange(sock, request)
+        sock.sendall(request)
+        time.sleep(1)                                            # let the server fill every buffer first
+        data = b""
+        while b"\r\n\r\n" not in data:
+            data += sock.recv(65536)
+        head, _, second = data.partition(b"\r\n\r\n")
+        length = int(next(line.split(b":")[1] for line in head.split(b"\r\n") if line.lower().startswith(b"content-length")))
+        while len(second) < length:
+            second += sock.recv(65536)
+        assert second == first and len(first) > 2_000_000
+        assert requests.get(f"{live.url}/health/cache").json()["hits"] >= 1
+        _, third = _exchange(sock, request)                      # and the connection is still usable
+        assert third == first
