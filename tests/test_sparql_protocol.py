@@ -13,7 +13,7 @@ from conftest import LiveServer, free_port
 from rdflib.plugins.stores.sparqlstore import SPARQLStore
 from SPARQLWrapper import CSV, JSON, JSONLD, N3, POST, POSTDIRECTLY, RDFXML, TSV, TURTLE, URLENCODED, XML, SPARQLWrapper
 
-from server.store.sparql_text import apply_using, has_dataset_clause
+from server.store.sparql_text import apply_using, graph_constants, has_dataset_clause
 
 EX = "http://example.org/"
 DATASET = f"""@prefix ex: <{EX}> .
@@ -357,6 +357,15 @@ def test_dataset_clause_detection_ignores_strings_iris_and_groups():
     assert not has_dataset_clause('SELECT * WHERE { ?s ?p "FROM <x>" }')
     assert not has_dataset_clause("SELECT * WHERE { ?s <http://x/from#FROM> ?o } # FROM <y>")
     assert not has_dataset_clause("PREFIX from: <http://x/> SELECT * WHERE { ?s from:p ?o }")
+
+
+def test_graph_constants_finds_every_graph_named_by_iri_at_any_depth():
+    query = ('PREFIX graph: <http://x/graph/> SELECT * WHERE { GRAPH ?g { <http://x/graph/y> ?p "GRAPH <z>" } '
+             "OPTIONAL { graph # a comment GRAPH <c>\n graph:c\\.d { } } { GRAPH<http://x/e> {} } } # GRAPH <f>")
+    assert [query[start:end] for _, start, end in graph_constants(query)] == ["graph:c\\.d", "<http://x/e>"]
+    assert [query[k:k + 5].upper() for k, _, _ in graph_constants(query)] == ["GRAPH", "GRAPH"]
+    assert graph_constants("SELECT ?graph WHERE { ?graph <http://x/p> ?o }") == []
+    assert graph_constants('SELECT * WHERE { GRAPH "x" { } }') is None
 
 
 def test_apply_using_puts_clauses_before_each_top_level_where():

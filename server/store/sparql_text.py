@@ -35,13 +35,37 @@ def top_level_keywords(text: str) -> list[tuple[str, int]]:
     return _scan(text)[0]
 
 
+_PNAME_NS = re.compile(r"(?:[A-Za-z][\w\-.]*)?:")
+
+
+def graph_constants(text: str) -> list[tuple[int, int, int]] | None:
+    """(offset of GRAPH, start, end) of every graph name written after GRAPH as an IRI or a prefixed name (not a
+    variable), at any depth; None when one cannot be read (the caller then assumes the worst)."""
+    found = []
+    for word, offset in _scan(text, anywhere=True)[0]:
+        if word != "GRAPH":
+            continue
+        i = offset + len(word)
+        while i < len(text) and (text[i].isspace() or text[i] == "#"):
+            i = i + 1 if text[i].isspace() else _skip_inert(text, i)
+        if i >= len(text) or text[i] in "?${":
+            continue
+        m = _IRI.match(text, i) if text[i] == "<" else _PNAME_NS.match(text, i)
+        if m is None:
+            return None
+        end = m.end() if text[i] == "<" else _LOCAL.match(text, m.end()).end()
+        found.append((offset, i, end))
+    return found
+
+
 def nesting(text: str) -> tuple[int, int]:
     """The deepest nesting of (), [] and {} outside strings, IRIs and comments, and where it is reached
     (or, beyond MAX_NESTING, where that limit is first passed)."""
     return _scan(text)[1]
 
 
-def _scan(text: str):
+def _scan(text: str, anywhere: bool = False):
+    """(keywords outside braces — or at any depth when `anywhere` —, (deepest nesting, where))."""
     words, depth, i, n = [], 0, 0, len(text)
     level, deepest = 0, (0, 0)
     while i < n:
@@ -76,7 +100,7 @@ def _scan(text: str):
         elif c.isalpha() or c == "_":
             m = _WORD.match(text, i)
             end = m.end()
-            if depth == 0 and (end >= n or text[end] != ":") and (i == 0 or text[i - 1] not in ":?$"):
+            if (anywhere or depth == 0) and (end >= n or text[end] != ":") and (i == 0 or text[i - 1] not in ":?$"):
                 words.append((m.group().upper(), i))
             i = end
             while i < n and text[i] == ":":           # a prefixed name: skip its local part
