@@ -187,67 +187,28 @@ def rdflib_endpoint(dataset: Path, work: Path, timeout: float) -> Server:
     return _wait_up(Server("rdflib-endpoint", f"http://127.0.0.1:{port}/", [proc]), started, 1800)
 
 
-VIRTUOSO_INI = """[Database]
-DatabaseFile = {dir}/virtuoso.db
-ErrorLogFile = {dir}/virtuoso.log
-LockFile = {dir}/virtuoso.lck
-TransactionFile = {dir}/virtuoso.trx
-xa_persistent_file = {dir}/virtuoso.pxa
-ErrorLogLevel = 7
-FileExtend = 200
-MaxCheckpointRemap = 2000
-Striping = 0
-TempStorage = TempDatabase
-
-[TempDatabase]
-DatabaseFile = {dir}/virtuoso-temp.db
-TransactionFile = {dir}/virtuoso-temp.trx
-MaxCheckpointRemap = 2000
-Striping = 0
-
-[Parameters]
-ServerPort = 127.0.0.1:{sql_port}
-ServerThreads = 20
-CheckpointInterval = 60
-NumberOfBuffers = {buffers}
-MaxDirtyBuffers = {dirty}
-DirsAllowed = ., {dir}, /usr/share/virtuoso-opensource-7/vad
-VADInstallDir = /usr/share/virtuoso-opensource-7/vad/
-
-[HTTPServer]
-ServerPort = 127.0.0.1:{http_port}
-ServerRoot = {dir}
-ServerThreads = 20
-KeepAliveTimeout = 10
-MaxKeepAlives = 10
-
-[SPARQL]
-ResultSetMaxRows = 10000000
-MaxQueryExecutionTime = {timeout}
-MaxQueryCostEstimationTime = 0
-DefaultQuery = ASK {{ ?s ?p ?o }}
-"""
-
-
 def virtuoso(dataset: Path, work: Path, timeout: float) -> Server:
-    """Virtuoso open source (Debian's virtuoso-opensource 7): a fresh database in a temporary folder on
-    free ports, the dataset converted to N-Quads and put in by Virtuoso's bulk loader (ld_dir +
-    rdf_loader_run + checkpoint). Its SPARQL default graph is the union of all graphs, like Entente's.
-    Buffers: Virtuoso's guidance for about 2 GB of memory (its own figure is 8 KiB a buffer)."""
+    """Virtuoso open source (Debian's virtuoso-opensource 7), started by scripts/virtuoso.py (the one place
+    that configures it): a fresh database in a temporary folder on free ports, about 2 GB of buffers
+    (Virtuoso's guidance, 8 KiB a buffer), no result cap and no cost estimate; the dataset converted to
+    N-Quads and put in by Virtuoso's bulk loader (ld_dir + rdf_loader_run + checkpoint). Its SPARQL
+    default graph is the union of all graphs, like Entente's."""
+    import importlib.util
+
+    spec = importlib.util.spec_from_file_location("entente_virtuoso", ROOT / "scripts" / "virtuoso.py")
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
     directory = work / "virtuoso"
-    directory.mkdir()
-    sql_port, http_port = free_port(), free_port()
-    (directory / "virtuoso.ini").write_text(VIRTUOSO_INI.format(
-        dir=directory, sql_port=sql_port, http_port=http_port, buffers=170000, dirty=130000, timeout=int(timeout)))
     started = time.perf_counter()
-    nquads = directory / "data.nq"
+    instance = module.Virtuoso(directory, max_rows=10_000_000, buffers=170000, query_limit=int(timeout),
+                               estimate_limit=0)
+    nquads = instance.dir / "data.nq"
     _to_nquads(dataset, nquads)
-    proc = _spawn(["virtuoso-t", "+foreground", "+configfile", str(directory / "virtuoso.ini")],
-                  work / "virtuoso.out", cwd=directory)
-    server = Server("virtuoso", f"http://127.0.0.1:{http_port}/sparql", [proc], data_dir=directory)
+    instance.start()
+    server = Server("virtuoso", instance.url + "/sparql", [instance.process], data_dir=instance.dir)
     try:
-        _isql(sql_port, f"ld_dir('{directory}', 'data.nq', 'urn:entente:default'); rdf_loader_run(); checkpoint;",
-              deadline=time.perf_counter() + 1800, proc=proc)
+        instance.isql(f"ld_dir('{instance.dir}', 'data.nq', 'urn:entente:default');", "rdf_loader_run();",
+                      "checkpoint;", timeout=1800)
     except Exception:
         server.stop()
         raise
@@ -260,17 +221,6 @@ def _to_nquads(dataset: Path, target: Path) -> None:
     fmt = ox.RdfFormat.N_QUADS if dataset.suffix == ".nq" else ox.RdfFormat.TRIG
     with open(target, "wb") as out:
         ox.serialize(ox.parse(path=str(dataset), format=fmt), out, format=ox.RdfFormat.N_QUADS)
-
-
-def _isql(port: int, statements: str, deadline: float, proc: subprocess.Popen) -> None:
-    """Run SQL through isql-vt, retrying while the server is still starting."""
-    while True:
-        r = subprocess.run(["isql-vt", str(port), "dba", "dba", f"exec={statements}"], capture_output=True, text=True)
-        if r.returncode == 0 and "Error" not in r.stdout + r.stderr:
-            return
-        if proc.poll() is not None or time.perf_counter() > deadline:
-            raise RuntimeError(f"virtuoso: {statements!r} failed: {(r.stdout + r.stderr)[-500:]}")
-        time.sleep(0.5)
 
 
 def entente_nocache(dataset: Path, work: Path, timeout: float) -> Server:

@@ -2,13 +2,15 @@
 """A scratch Virtuoso open source instance for tests, benchmarks and conformance runs.
 
     python scripts/virtuoso.py DIR        # start one in DIR on free ports; prints the ENTENTE_STORE_* settings
-                                          # to use, runs until Ctrl-C, then stops it (DIR is kept)
+                                          # to use, runs until Ctrl-C or SIGTERM, then stops it (DIR is kept)
 
 From Python: `with Virtuoso(tmp_dir) as v: v.settings_env()`. It writes virtuoso.ini into DIR (database,
 logs and locks all under DIR; HTTP and SQL ports free at start), runs `virtuoso-t +foreground`, and with
 `isql` creates a user `entente` with a random password and the SPARQL_UPDATE role: Entente reaches it
 through Virtuoso's digest-authenticated endpoints (/sparql-auth, /sparql-graph-crud-auth), so the open
 /sparql endpoint stays read-only. The Debian package `virtuoso-opensource` provides virtuoso-t and isql-vt.
+The tests, the conformance runs and benchmarks/servers.py (a bigger instance, `Virtuoso(dir,
+buffers=170000, …)`, loaded by the bulk loader through `isql`) all start Virtuoso here.
 """
 
 from __future__ import annotations
@@ -79,8 +81,8 @@ EnabledGzipContent          = 0
 ; Entente refuses answers over its own limit (ENTENTE_MAX_RESULTS, 10000 by default) and never cuts
 ; one; Virtuoso cuts silently at ResultSetMaxRows, so this must stay above Entente's limit.
 ResultSetMaxRows           = {max_rows}
-MaxQueryCostEstimationTime = 400
-MaxQueryExecutionTime      = 60
+MaxQueryCostEstimationTime = {estimate_limit}
+MaxQueryExecutionTime      = {query_limit}
 """
 
 
@@ -103,13 +105,18 @@ class Virtuoso:
 
     user = "entente"
 
-    def __init__(self, directory: Path, max_rows: int = 100000, buffers: int = 20000):
+    def __init__(self, directory: Path, max_rows: int = 100000, buffers: int = 20000, query_limit: int = 60,
+                 estimate_limit: int = 400):
+        """buffers: 8 KiB pages of memory (Virtuoso's guidance: 170000 for about 2 GB); query_limit: its
+        MaxQueryExecutionTime (s); estimate_limit: its MaxQueryCostEstimationTime (s; 0: no estimate);
+        max_rows: its ResultSetMaxRows (above Entente's ENTENTE_MAX_RESULTS, see docs/remote-store.md)."""
         self.dir = Path(directory).resolve()
         self.dir.mkdir(parents=True, exist_ok=True)
         self.http_port, self.sql_port = free_port(), free_port()
         self.password = secrets.token_hex(12)
         self.dba_password = "dba"          # the fresh database's; changed in start()
         self.max_rows, self.buffers = max_rows, buffers
+        self.query_limit, self.estimate_limit = query_limit, estimate_limit
         self.process: subprocess.Popen | None = None
 
     @property
@@ -133,7 +140,8 @@ class Virtuoso:
     def start(self, timeout: float = 60) -> "Virtuoso":
         (self.dir / "virtuoso.ini").write_text(INI.format(
             dir=self.dir, sql_port=self.sql_port, http_port=self.http_port, max_rows=self.max_rows,
-            buffers=self.buffers, dirty=self.buffers * 3 // 4))
+            buffers=self.buffers, dirty=self.buffers * 3 // 4, query_limit=self.query_limit,
+            estimate_limit=self.estimate_limit))
         binary = shutil.which("virtuoso-t")
         if binary is None:
             raise FileNotFoundError("virtuoso-t not found: install the Debian package virtuoso-opensource")
@@ -166,10 +174,12 @@ class Virtuoso:
         self.dba_password = dba
         return self
 
-    def isql(self, *statements: str) -> str:
+    def isql(self, *statements: str, timeout: float = 60) -> str:
+        """Run SQL statements as dba (the bulk loader: `ld_dir(DIR, FILE, GRAPH)`, `rdf_loader_run()`,
+        `checkpoint`; files must be under the database folder, the only one in DirsAllowed)."""
         script = "\n".join(statements) + "\n"
         result = subprocess.run([isql_binary(), f"127.0.0.1:{self.sql_port}", "dba", self.dba_password],
-                                input=script, capture_output=True, text=True, timeout=60)
+                                input=script, capture_output=True, text=True, timeout=timeout)
         if result.returncode != 0 or "*** Error" in result.stdout:
             raise RuntimeError(f"isql failed: {result.stdout}\n{result.stderr}")
         return result.stdout
@@ -198,11 +208,12 @@ def main(argv: list[str]) -> int:
     if len(argv) != 1:
         print(__doc__, file=sys.stderr)
         return 2
+    signal.signal(signal.SIGTERM, lambda *_: sys.exit(0))    # `kill PID` stops the instance too
     with Virtuoso(Path(argv[0])) as v:
         print(f"Virtuoso on {v.url} (SQL port {v.sql_port}, dba password {v.dba_password}).")
         for name, value in v.settings_env().items():
             print(f"export {name}={value}")
-        print("Ctrl-C stops it.", flush=True)
+        print("Ctrl-C (or SIGTERM) stops it.", flush=True)
         try:
             v.process.wait()
         except KeyboardInterrupt:
