@@ -122,11 +122,13 @@ def settle(url: str, limit: float = 120) -> None:
     """Wait until the server has worked off what wrk left queued (requests it accepted before wrk
     stopped): three quick answers in a row to a trivial query, so one query's backlog does not slow
     the next one's figures."""
-    deadline, quick = time.perf_counter() + limit, 0
+    deadline, quick, asked = time.perf_counter() + limit, 0, 0
     while quick < 3 and time.perf_counter() < deadline:
         t = time.perf_counter()
-        try:
-            requests.get(url, params={"query": "ASK {}"}, headers={"Accept": ACCEPT}, timeout=limit)
+        asked += 1
+        try:   # a new text each time (a comment), so no cache answers it: it waits behind the backlog
+            requests.get(url, params={"query": f"ASK {{}} # settle {time.time_ns()} {asked}"},
+                         headers={"Accept": ACCEPT}, timeout=limit)
         except requests.RequestException:
             pass
         quick = quick + 1 if time.perf_counter() - t < 0.25 else 0
