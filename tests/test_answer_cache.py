@@ -90,3 +90,62 @@ def test_the_same_query_in_another_format_is_not_served_from_the_other_format(se
     assert json_answer.headers["Content-Type"].startswith(JSON)
     assert csv_answer.headers["Content-Type"].startswith("text/csv") and csv_answer.text.startswith("s\r\n")
     assert again.content == json_answer.content
+
+
+def test_threads_asking_the_same_query_at_once_wait_for_the_one_computing_it():
+    import threading
+    import time
+
+    cache = AnswerCache(1 << 20)
+    key = ("SELECT * {}", (), ("json", "json", "turtle"))
+    runs, started = [], threading.Event()
+
+    def compute():
+        runs.append(1)
+        started.set()
+        time.sleep(0.3)
+        return ("results", b"answer")
+
+    got = []
+    first = threading.Thread(target=lambda: got.append(cache.answer("v1", key, compute, wait=10)))
+    first.start()
+    started.wait(5)
+    others = [threading.Thread(target=lambda: got.append(cache.answer("v1", key, compute, wait=10))) for _ in range(5)]
+    for t in others:
+        t.start()
+    for t in [first, *others]:
+        t.join()
+    assert got == [("results", b"answer")] * 6 and len(runs) == 1
+
+
+def test_a_failed_computation_does_not_fail_the_threads_waiting_for_it():
+    import threading
+
+    cache = AnswerCache(1 << 20)
+    key = ("q", (), ())
+    release = threading.Event()
+    calls = []
+
+    def failing():
+        calls.append("failing")
+        release.wait(5)
+        raise RuntimeError("the query process died")
+
+    errors, got = [], []
+
+    def leader():
+        try:
+            cache.answer("v", key, failing, wait=10)
+        except RuntimeError as e:
+            errors.append(e)
+
+    t = threading.Thread(target=leader)
+    t.start()
+    while not calls:
+        pass
+    follower = threading.Thread(target=lambda: got.append(cache.answer("v", key, lambda: ("results", b"ok"), wait=10)))
+    follower.start()
+    release.set()
+    t.join()
+    follower.join()
+    assert len(errors) == 1 and got == [("results", b"ok")]

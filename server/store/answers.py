@@ -6,7 +6,9 @@ store version, and the cache empties itself the first time it sees a new version
 answers from data older than what the store holds. Bounded in bytes (least recently used first out);
 answers larger than an eighth of it are not kept. Queries whose answer may change without a write
 (SERVICE, NOW(), RAND(), UUID(), STRUUID(), BNODE()) are never cached. Errors are never cached.
-Thread-safe: a gthread worker's threads share one cache.
+Thread-safe: a gthread worker's threads share one cache. `answer()` also lets threads that ask the
+same thing at once wait for the one already computing it (after a write, every client's first query
+misses together; without this each would run the same query), never longer than that one may take.
 """
 
 from __future__ import annotations
@@ -31,6 +33,7 @@ class AnswerCache:
         self._bytes = 0
         self._version: str | None = None
         self._lock = threading.Lock()
+        self._running: dict = {}            # (version, key) -> Event set when its computation ends
         self.hits = self.misses = 0
 
     def get(self, version: str, key) -> tuple[str, bytes] | None:
@@ -45,6 +48,28 @@ class AnswerCache:
             self._entries.move_to_end(key)
             self.hits += 1
             return value
+
+    def answer(self, version: str, key, compute, wait: float):
+        """The kept answer, or the one a thread computing the same key gives within `wait` seconds, or
+        compute()'s (kept). A failed or slow computation never fails the waiters: they compute themselves."""
+        value = self.get(version, key)
+        if value is not None or not self.max_bytes:
+            return value if value is not None else compute()
+        with self._lock:
+            running = self._running.get((version, key))
+            if running is None:
+                self._running[(version, key)] = threading.Event()
+        if running is not None:
+            running.wait(wait)
+            value = self.get(version, key)
+            return value if value is not None else compute()
+        try:
+            value = compute()
+            self.put(version, key, value)
+            return value
+        finally:
+            with self._lock:
+                self._running.pop((version, key)).set()
 
     def put(self, version: str, key, value: tuple[str, bytes]) -> None:
         size = len(value[1]) + len(key[0]) + 200

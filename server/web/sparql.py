@@ -164,15 +164,13 @@ def _query(text: str, params) -> Response:
     store = get_store()
     cache = current_app.extensions["entente.answers"]
     key = None
+    compute = lambda: store.query_serialized(text, choose, **dataset)  # noqa: E731
     if cacheable(text):
         key = (text, tuple(sorted((k, tuple(v) if isinstance(v, list) else v) for k, v in dataset.items())),
                tuple(_format_name(choose, kind) for kind in ("results", "boolean", "graph")))
-        version = store.version
-        answer = cache.get(version, key)
-    if key is None or answer is None:
-        answer = store.query_serialized(text, choose, **dataset)
-        if key is not None:
-            cache.put(version, key, answer)
+        answer = cache.answer(store.version, key, compute, wait=settings().query_timeout)
+    else:
+        answer = compute()
     kind, body = answer
     fmt = choose(kind)
     response = Response(body, 200, content_type=content_type(fmt))
