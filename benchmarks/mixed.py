@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import argparse
 import collections
+import os
 import random
 import shutil
 import sys
@@ -56,6 +57,8 @@ def client(url: str, stop_at: float, queries: list[str], seed: int, results: dic
                                  headers={"Content-Type": "application/trig", "Accept": "application/json",
                                           "Authorization": f"Bearer {CONTRIBUTOR}"})
             status = r.status_code
+            if status == 503 and "Retry-After" in r.headers:     # all validation slots taken: "come back"
+                status = "503 busy"
         except requests.RequestException as e:
             status = type(e).__name__
         with lock:
@@ -72,6 +75,7 @@ def run(clients: int, duration: float, seed: int = 1, env: dict | None = None, l
         base = server.url.rsplit("/sparql", 1)[0]
         results, lock = collections.defaultdict(list), threading.Lock()
         try:
+            server_cpu, own_cpu, load = server.cpu_seconds(), time.process_time(), os.getloadavg()[0]
             stop_at = time.perf_counter() + duration
             threads = [threading.Thread(target=client, args=(base, stop_at, queries, seed + i, results, lock))
                        for i in range(clients)]
@@ -80,13 +84,16 @@ def run(clients: int, duration: float, seed: int = 1, env: dict | None = None, l
             for th in threads:
                 th.join()
             rss, pss = server.memory_mib()
+            server_cpu, own_cpu = server.cpu_seconds() - server_cpu, time.process_time() - own_cpu
+            load = (load + os.getloadavg()[0]) / 2
         finally:
             server.stop()
             if log is not None:
                 shutil.copyfile(Path(tmp) / "entente.log", log)
     lines = [f"{label + ': ' if label else ''}{clients} clients for {duration:g} s against Entente on the real "
              f"dataset{' with ' + ' '.join(f'{k}={v}' for k, v in env.items()) if env else ''}; memory after: "
-             f"RSS {rss:.0f} MiB, PSS {pss:.0f} MiB", "",
+             f"RSS {rss:.0f} MiB, PSS {pss:.0f} MiB; CPU: server {server_cpu:.0f} s, these clients {own_cpu:.0f} s; "
+             f"machine load average {load:.1f} on {os.cpu_count()} cores", "",
              "| kind | answered | per second | status codes | p50 (ms) | p95 (ms) |", "|---|---|---|---|---|---|"]
     for kind, _ in KINDS:
         got = results.get(kind, [])

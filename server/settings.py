@@ -35,6 +35,11 @@ class Settings:
         32, "Threads per worker process (requests one worker answers at once; a SHACL validation holds one while it "
             "runs, so few threads let validations starve queries — docs/benchmarks.md)."
     )
+    switch_interval: float = _setting(
+        0.001, "Seconds a worker thread may hold Python's GIL while another waits (sys.setswitchinterval; Python's "
+               "default is 0.005): shorter lets the event loop's cached answers and quick requests past threads that "
+               "render pages (docs/benchmarks.md, mixed load)."
+    )
     request_header_timeout: float = _setting(
         10.0, "Seconds a client has to send a request's head (line and headers); then 408 and the connection closes."
     )

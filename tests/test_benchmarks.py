@@ -52,4 +52,5 @@ def test_mixed_load_reports_every_kind_of_request_without_server_errors():
     query = rows["query"].strip("| ").split(" | ")
     assert int(query[1]) > 0 and set(re.findall(r"(\w+)×", query[3])) == {"200"}, table
     for line in rows.values():
-        assert not re.search(r"\b5\d\d×|Error×", line), table       # no 5xx, no failed connection
+        # no 5xx, no failed connection; "503 busy" (all validation slots taken, Retry-After) is an answer
+        assert not re.search(r"\b5\d\d×|Error×", line), table

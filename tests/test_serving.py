@@ -185,3 +185,17 @@ def test_docs_settings_table_matches_the_code():
 def test_every_setting_has_help_and_an_env_var():
     for name, var, default, help_text in settings_module.describe():
         assert var.startswith("ENTENTE_") and help_text.strip(), name
+
+
+def test_each_worker_takes_the_switch_interval_setting():
+    """gunicorn runs the post_fork hook in every worker it forks; the hook sets the GIL switch interval."""
+    import sys
+
+    from server.web.serving import _Gunicorn
+
+    before = sys.getswitchinterval()
+    try:
+        _Gunicorn(settings_module.Settings.from_env({}, switch_interval=0.0025)).cfg.post_fork(None, None)
+        assert sys.getswitchinterval() == 0.0025
+    finally:
+        sys.setswitchinterval(before)

@@ -11,6 +11,7 @@ read-only snapshot of the store.
 from __future__ import annotations
 
 import sys
+from functools import partial
 from pathlib import Path
 
 from gunicorn.app.base import BaseApplication
@@ -35,6 +36,7 @@ class _Gunicorn(BaseApplication):
         self.cfg.set("timeout", int(max(self.settings.query_timeout, self.settings.service_timeout,
                                         self.settings.validation_timeout) + 30))
         self.cfg.set("graceful_timeout", 5)
+        self.cfg.set("post_fork", partial(_in_worker, self.settings))
         self.cfg.set("accesslog", "-")
         self.cfg.set("control_socket_disable", True)   # one shared ~/.gunicorn socket would clash between servers
 
@@ -42,6 +44,14 @@ class _Gunicorn(BaseApplication):
         from .app import create_app
 
         return create_app(self.settings)
+
+
+def _in_worker(settings: Settings, _arbiter, _worker) -> None:
+    """gunicorn's post_fork hook, in each new worker. A worker is one process whose event loop and threads
+    share the GIL: with Python's default 5 ms switch interval, an answer the event loop could send at once
+    (web/response_cache.py) or a quick request waited 5 ms at each hand-over while threads rendered pages.
+    Measured by benchmarks/mixed.py (docs/benchmarks.md)."""
+    sys.setswitchinterval(settings.switch_interval)
 
 
 def prepare(settings: Settings) -> None:
