@@ -63,7 +63,8 @@ class Settings:
     query_timeout: float = _setting(10.0, "Seconds a query or update may run before it is stopped (503).")
     max_results: int = _setting(10000, "Most rows/triples a query may return; larger answers are refused, never cut.")
     answer_cache_mb: float = _setting(
-        32.0, "MiB of serialized /sparql answers each worker keeps for repeated queries (emptied by every write; 0: off)."
+        32.0, "MiB for each of a worker's two caches: whole answers to repeated GETs, and serialized /sparql answers "
+        "(emptied by every write; 0: both off)."
     )
     max_body_bytes: int = _setting(10 * 1024 * 1024, "Largest request body accepted (413 beyond).")
     max_contribution_triples: int = _setting(
