@@ -4,6 +4,7 @@ and answers that would be answered the same way again, never after a write, and 
 from __future__ import annotations
 
 import socket
+import threading
 
 import pytest
 import requests
@@ -98,6 +99,56 @@ def test_the_cache_is_bounded_and_a_size_of_zero_keeps_nothing():
     off = ResponseCache(0, lambda: "v1")
     _ask(off, _app(**KEEPABLE))
     assert off.answer(PLAIN) is None
+
+
+def _run_twice_at_once(monkeypatch, headers) -> tuple[int, list[bytes]]:
+    """Two threads ask the same request while the first is still running it: (runs of the app, answers)."""
+    from server.web import response_cache
+
+    progress = threading.Event()                 # the second thread is waiting, or ran the app itself
+
+    class Done(threading.Event):
+        def wait(self, timeout=None):
+            progress.set()
+            return super().wait(timeout)
+
+    class Run(response_cache._Run):
+        def __init__(self):
+            super().__init__()
+            self.done = Done()
+
+    monkeypatch.setattr(response_cache, "_Run", Run)
+    cache = ResponseCache(1 << 20, lambda: "v1")
+    entered, release, runs, answers = threading.Event(), threading.Event(), [], []
+
+    def app(environ, start_response):
+        runs.append(1)
+        if len(runs) == 1:
+            entered.set()
+            release.wait(30)
+        else:
+            progress.set()
+        return _app(**headers)(environ, start_response)
+
+    threads = [threading.Thread(target=lambda: answers.append(_ask(cache, app))) for _ in range(2)]
+    threads[0].start()
+    assert entered.wait(30)
+    threads[1].start()
+    assert progress.wait(30)
+    release.set()
+    for t in threads:
+        t.join(30)
+    return len(runs), answers
+
+
+def test_threads_asking_the_same_request_at_once_share_one_run(monkeypatch):
+    runs, answers = _run_twice_at_once(monkeypatch, KEEPABLE)
+    assert runs == 1 and answers == [b"answer", b"answer"]
+
+
+def test_an_answer_that_is_not_kept_is_not_shared_either(monkeypatch):
+    runs, answers = _run_twice_at_once(monkeypatch, {"Cache-Control": "no-store"})
+    assert runs == 2 and answers == [b"answer", b"answer"]
 
 
 # --- the real server ------------------------------------------------------------------------------

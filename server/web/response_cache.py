@@ -16,6 +16,12 @@ What is kept (both sides must hold, so a kept answer is what the application wou
 An entry also holds the store's version stamp read before the application ran: it is sent only while
 the store still has that stamp, so a write (by any worker or process) retires every entry at once.
 Timeouts, limits and refusals are untouched: only answers the application gave are ever sent again.
+
+Threads that run the same head at the same stamp at once share one run (the first; the others wait for
+it, at most WAIT seconds): after a write every client's next page misses together, and a dozen threads
+rendering the same article page held the worker's GIL for seconds while the event loop waited with
+answers it could send (benchmarks/mixed.py). An answer that is not kept is not shared: its waiters run
+the request themselves.
 """
 
 from __future__ import annotations
@@ -31,6 +37,7 @@ _UNSAFE_HEADER = re.compile(
     rb"|expect|upgrade|http2-settings|connection[ \t]*:[^\r\n]*(?:close|upgrade))[ \t]*:?",
     re.IGNORECASE | re.MULTILINE)
 _OVERHEAD = 300      # bytes counted for an entry besides its head and answer
+WAIT = 10.0          # seconds a thread waits for another running the same request; then it runs it itself
 
 
 def cacheable_head(head: bytes) -> bool:
@@ -47,6 +54,14 @@ class _Entry:
         self.stamp, self.head_lines, self.body, self.log_rest, self.size = stamp, head_lines, body, log_rest, size
 
 
+class _Run:
+    """One thread running a request that others may be waiting for: its answer once kept, or None."""
+    __slots__ = ("done", "answer")
+
+    def __init__(self):
+        self.done, self.answer = threading.Event(), None
+
+
 class ResponseCache:
     """Bounded in bytes, least recently used out first; shared by the event loop and the threads."""
 
@@ -59,6 +74,7 @@ class ResponseCache:
         self._bytes = 0
         self._lock = threading.Lock()
         self._local = threading.local()
+        self._running: dict[tuple, _Run] = {}          # (head, stamp) -> the run other threads may wait for
         self._date_second = -1
         self._date = b""
         self.hits = self.stores = 0
@@ -104,6 +120,27 @@ class ResponseCache:
             if head is None:
                 return app(environ, start_response)
             stamp = self._stamp()            # before the application reads the store (module docstring)
+            if stamp is None:
+                return app(environ, start_response)
+            with self._lock:
+                run = self._running.get((head, stamp))
+                first = run is None
+                if first:
+                    run = self._running[(head, stamp)] = _Run()
+            if not first:
+                if run.done.wait(WAIT) and run.answer is not None:
+                    status, headers, data = run.answer
+                    start_response(status, list(headers))
+                    return [data]
+                return app(environ, start_response)
+            try:
+                return keep(environ, start_response, head, stamp, run)
+            finally:
+                with self._lock:
+                    self._running.pop((head, stamp), None)
+                run.done.set()
+
+        def keep(environ, start_response, head, stamp, run):
             seen = {}
 
             def start(status, headers, exc_info=None):
@@ -112,14 +149,15 @@ class ResponseCache:
 
             body = app(environ, start)
             headers = seen.get("headers")
-            if stamp is None or headers is None or not self._keepable(seen["status"], headers):
+            if headers is None or not self._keepable(seen["status"], headers):
                 return body
             try:
                 data = b"".join(body)
             finally:
                 if hasattr(body, "close"):
                     body.close()
-            self._put(head, stamp, headers, data, environ)
+            if self._put(head, stamp, headers, data, environ):
+                run.answer = (seen["status"], headers, data)
             return [data]
 
         return keeping
@@ -132,9 +170,9 @@ class ResponseCache:
                 and "no-store" not in control and "private" not in control and "set-cookie" not in names
                 and length is not None and length.isdigit() and int(length) <= self.max_bytes // 8)
 
-    def _put(self, head: bytes, stamp, headers, data: bytes, environ) -> None:
+    def _put(self, head: bytes, stamp, headers, data: bytes, environ) -> bool:
         if len(data) != int(dict((k.lower(), v) for k, v in headers)["content-length"]):
-            return                                           # the body is not what the headers said: keep nothing
+            return False                                     # the body is not what the headers said: keep nothing
         head_lines = "".join(f"{k}: {v}\r\n" for k, v in headers).encode("latin-1")
         log_rest = (f'"GET {environ.get("RAW_URI", "")} HTTP/1.1" 200 {len(data)} '
                     f'"{environ.get("HTTP_REFERER", "-")}" "{environ.get("HTTP_USER_AGENT", "-")}"')
@@ -149,3 +187,4 @@ class ResponseCache:
             while self._bytes > self.max_bytes:
                 _, dropped = self._entries.popitem(last=False)
                 self._bytes -= dropped.size
+        return True
