@@ -149,3 +149,79 @@ def test_blank_nodes_keep_their_identity_through_the_engine(virtuoso):
     assert len(rows) == 1 and isinstance(rows[0]["x"], ox.BlankNode) and rows[0]["v"].value == "v"
     scratch.drop_graph("urn:test:bnodes")
 
+
+
+# --- the bulk load: small graphs many to one update, large ones by GSP PUT ---------------------------
+LOAD = "urn:test:load/"
+
+
+def dataset_file(path: Path, graphs: dict[str, list[tuple[str, str]]]) -> Path:
+    """An N-Quads file of {graph name ("" the default graph): [(predicate, object literal)]} on one subject."""
+    quads = [ox.Quad(ox.NamedNode(LOAD + "s"), ox.NamedNode(LOAD + p), ox.Literal(o),
+                     ox.NamedNode(LOAD + g) if g else ox.DefaultGraph()) for g, facts in graphs.items() for p, o in facts]
+    ox.serialize(quads, str(path), format=ox.RdfFormat.N_QUADS)
+    return path
+
+
+def loading_store(virtuoso) -> RemoteStore:
+    """A second Entente on the same engine (its own meta and default graph), loading 4 triples an update."""
+    s = remote(virtuoso, store_meta_graph=LOAD + "meta", store_default_graph=LOAD + "default")
+    s.load_batch_triples = 4
+    return s
+
+
+def assert_holds(store: RemoteStore, graphs: dict) -> None:
+    for g, facts in graphs.items():
+        got = {(q.predicate.value[len(LOAD):], q.object.value) for q in store.quads(LOAD + g if g else "")}
+        assert got == set(facts), g
+
+
+def version(n: int) -> dict:
+    """The dataset's n-th version: a large graph (by GSP PUT), many small ones (batched) and the default graph."""
+    graphs = {"big": [("p", f"v{n}-{i}") for i in range(10)], "": [("d", f"v{n}")]}
+    graphs |= {f"claim{i}": [("p", f"v{n}")] + ([("q", "x")] if i % 3 else []) for i in range(n * 5, n * 5 + 20)}
+    return graphs
+
+
+def test_a_reload_replaces_each_graph_and_drops_those_the_new_file_lacks(virtuoso, tmp_path):
+    store = loading_store(virtuoso)
+    first, second = version(0), version(1)          # claim5..19 in both, with other values; claim0..4 gone
+    assert store.load_dataset(dataset_file(tmp_path / "v0.nq", first)) is True
+    assert_holds(store, first)
+    store.replace_graph(LOAD + "contribution", [ox.Triple(ox.NamedNode(LOAD + "s"), ox.NamedNode(LOAD + "c"),
+                                                          ox.Literal("kept"))])
+    assert store.load_dataset(dataset_file(tmp_path / "v1.nq", second)) is True
+    assert_holds(store, second)
+    held = engine_graphs(virtuoso)
+    assert not {LOAD + f"claim{i}" for i in range(5)} & held
+    assert LOAD + "contribution" in held and LOAD + "contribution" in store.graph_names()
+    assert store.load_dataset(tmp_path / "v1.nq") is False
+
+
+def test_an_interrupted_load_is_redone_and_its_graphs_dropped_by_the_next(virtuoso, tmp_path, monkeypatch):
+    store = loading_store(virtuoso)
+    old, new = version(1), version(2)               # claim10..29 in the new one; claim25..29 only there
+    store.load_dataset(dataset_file(tmp_path / "v1.nq", old))
+    calls = []
+
+    def interrupted(*args):
+        calls.append(args)
+        if len(calls) == 10:             # after claim25 and claim26, before claim27 and on
+            raise ServiceUnavailable("interrupted")
+        return replace(*args)
+
+    replace = store._replace_graphs
+    monkeypatch.setattr(store, "_replace_graphs", interrupted)
+    with pytest.raises(ServiceUnavailable):
+        store.load_dataset(dataset_file(tmp_path / "v2.nq", new))
+    assert store._meta_values(cached=False)["dataset-complete"] == ["false"]
+    written = {LOAD + g for g in set(new) - set(old)} & engine_graphs(virtuoso)
+    assert written                                   # the interrupted load wrote some of its own graphs
+
+    again = loading_store(virtuoso)                  # e.g. the next `entente serve`, with the old file
+    assert again.load_dataset(tmp_path / "v1.nq") is True
+    assert_holds(again, old)
+    assert not written & engine_graphs(virtuoso)
+    assert again.load_dataset(tmp_path / "v2.nq") is True and again.load_dataset(tmp_path / "v2.nq") is False
+    assert_holds(again, new)
+    assert not {LOAD + f"claim{i}" for i in range(5, 10)} & engine_graphs(virtuoso)
