@@ -148,12 +148,13 @@ def _wait_up(server: Server, started: float, timeout: float) -> Server:
     raise RuntimeError(f"{server.name} did not answer within {timeout:g} s")
 
 
-def entente(dataset: Path, work: Path, timeout: float, workers: int | None = None, env: dict | None = None) -> Server:
+def entente(dataset: Path, work: Path, timeout: float, workers: int | None = None, env: dict | None = None,
+            extra: tuple = ()) -> Server:
     """`entente serve` as users run it (its default workers), with the result limit lifted so that
     large answers are compared, not refused."""
     port = free_port()
     args = [str(ENTENTE), "-m", "server.cli", "serve", "--host", "127.0.0.1", "--port", str(port), "--data-dir", str(work / "entente"),
-            "--dataset", str(dataset), "--max-results", "10000000"]
+            "--dataset", str(dataset), "--max-results", "10000000", *extra]
     if workers:
         args += ["--workers", str(workers)]
     started = time.perf_counter()
@@ -187,21 +188,25 @@ def rdflib_endpoint(dataset: Path, work: Path, timeout: float) -> Server:
     return _wait_up(Server("rdflib-endpoint", f"http://127.0.0.1:{port}/", [proc]), started, 1800)
 
 
-def virtuoso(dataset: Path, work: Path, timeout: float) -> Server:
-    """Virtuoso open source (Debian's virtuoso-opensource 7), started by scripts/virtuoso.py (the one place
-    that configures it): a fresh database in a temporary folder on free ports, about 2 GB of buffers
-    (Virtuoso's guidance, 8 KiB a buffer), no result cap and no cost estimate; the dataset converted to
-    N-Quads and put in by Virtuoso's bulk loader (ld_dir + rdf_loader_run + checkpoint). Its SPARQL
-    default graph is the union of all graphs, like Entente's."""
+def _scratch_virtuoso(work: Path, timeout: float):
+    """A fresh Virtuoso by scripts/virtuoso.py (the one place that configures it), not started: about 2 GB
+    of buffers (Virtuoso's guidance, 8 KiB a buffer), no result cap and no cost estimate."""
     import importlib.util
 
     spec = importlib.util.spec_from_file_location("entente_virtuoso", ROOT / "scripts" / "virtuoso.py")
     module = importlib.util.module_from_spec(spec)
     spec.loader.exec_module(module)
-    directory = work / "virtuoso"
+    return module.Virtuoso(work / "virtuoso", max_rows=10_000_000, buffers=170000, query_limit=int(timeout),
+                           estimate_limit=0)
+
+
+def virtuoso(dataset: Path, work: Path, timeout: float) -> Server:
+    """Virtuoso open source (Debian's virtuoso-opensource 7) on a fresh database in a temporary folder on
+    free ports (_scratch_virtuoso); the dataset converted to N-Quads and put in by Virtuoso's bulk loader
+    (ld_dir + rdf_loader_run + checkpoint). Its SPARQL default graph is the union of all graphs, like
+    Entente's."""
     started = time.perf_counter()
-    instance = module.Virtuoso(directory, max_rows=10_000_000, buffers=170000, query_limit=int(timeout),
-                               estimate_limit=0)
+    instance = _scratch_virtuoso(work, timeout)
     nquads = instance.dir / "data.nq"
     _to_nquads(dataset, nquads)
     instance.start()
@@ -213,6 +218,28 @@ def virtuoso(dataset: Path, work: Path, timeout: float) -> Server:
         server.stop()
         raise
     return _wait_up(server, started, 1800)
+
+
+def entente_virtuoso(dataset: Path, work: Path, timeout: float) -> Server:
+    """Entente on Virtuoso (issue 11's remote store): the same scratch Virtuoso as `virtuoso`, empty,
+    `entente load --store` (Entente's own load, through SPARQL Update and the Graph Store Protocol), then
+    `entente serve --store`. Its load time runs from Virtuoso's start to Entente's first answer; its
+    memory is Entente's process tree and Virtuoso's, its disk Virtuoso's database."""
+    started = time.perf_counter()
+    instance = _scratch_virtuoso(work, timeout).start()
+    env = {**instance.settings_env(), "ENTENTE_QUERY_TIMEOUT": str(timeout)}
+    try:
+        subprocess.run([str(ENTENTE), "-m", "server.cli", "load", "--store", instance.query_url, "--dataset",
+                        str(dataset)], cwd=ROOT, env={**os.environ, **env}, check=True, timeout=3600,
+                       stdout=open(work / "entente-load.log", "ab"), stderr=subprocess.STDOUT)
+        server = entente(dataset, work, timeout, env=env, extra=("--store", instance.query_url))
+    except Exception:
+        instance.stop()
+        raise
+    server.name, server.data_dir = "entente-virtuoso", instance.dir
+    server.processes.append(instance.process)      # after Entente's master: per_worker reads the first
+    server.load_s = time.perf_counter() - started
+    return server
 
 
 def _to_nquads(dataset: Path, target: Path) -> None:
@@ -230,4 +257,5 @@ def entente_nocache(dataset: Path, work: Path, timeout: float) -> Server:
     return server
 
 
-STARTERS = {"entente": entente, "entente-nocache": entente_nocache, "oxigraph": oxigraph, "virtuoso": virtuoso, "rdflib-endpoint": rdflib_endpoint}
+STARTERS = {"entente": entente, "entente-nocache": entente_nocache, "entente-virtuoso": entente_virtuoso,
+            "oxigraph": oxigraph, "virtuoso": virtuoso, "rdflib-endpoint": rdflib_endpoint}

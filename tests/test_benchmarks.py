@@ -10,7 +10,7 @@ import sys
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
-OURS = ("entente", "entente-nocache")
+OURS = ("entente", "entente-nocache", "entente-virtuoso")
 PEERS = ("oxigraph", "virtuoso", "rdflib-endpoint")
 SERVERS = OURS + PEERS
 QUERIES = ("describe", "provenance")
