@@ -92,7 +92,8 @@ def run(clients: int, duration: float, seed: int = 1, env: dict | None = None, l
                 shutil.copyfile(Path(tmp) / "entente.log", log)
     lines = [f"{label + ': ' if label else ''}{clients} clients for {duration:g} s against Entente on the real "
              f"dataset{' with ' + ' '.join(f'{k}={v}' for k, v in env.items()) if env else ''}; memory after: "
-             f"RSS {rss:.0f} MiB, PSS {pss:.0f} MiB; CPU: server {server_cpu:.0f} s, these clients {own_cpu:.0f} s; "
+             f"RSS {rss:.0f} MiB, PSS {pss:.0f} MiB; CPU: server {server_cpu:.0f} s "
+             f"({1000 * server_cpu / max(1, sum(map(len, results.values()))):.1f} ms an answer), these clients {own_cpu:.0f} s; "
              f"machine load average {load:.1f} on {os.cpu_count()} cores", "",
              "| kind | answered | per second | status codes | p50 (ms) | p95 (ms) |", "|---|---|---|---|---|---|"]
     for kind, _ in KINDS:

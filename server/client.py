@@ -2,6 +2,8 @@
 
 The token comes from ENTENTE_CONTRIBUTOR_TOKEN (read through Settings). Exit codes: 0 accepted for
 review (201), 1 refused (violations, bad input, auth), 2 could not send (file, format, network).
+A server busy with other validations answers 503 with Retry-After (ENTENTE_MAX_VALIDATIONS; nothing
+stored): the contribution is sent again after that many seconds, up to BUSY_ATTEMPTS times in all.
 Uses only the standard library, so the command works wherever Entente is installed.
 """
 
@@ -9,6 +11,7 @@ from __future__ import annotations
 
 import json
 import sys
+import time
 import urllib.error
 import urllib.request
 from pathlib import Path
@@ -17,8 +20,12 @@ from . import formats
 from .settings import Settings
 
 
+BUSY_ATTEMPTS = 4
+MAX_WAIT = 60        # seconds at most between attempts, whatever Retry-After says
+
+
 def contribute(file: Path, server_url: str, rdf_format: str | None = None, *, token: str | None = None,
-               out=None, timeout: float = 120) -> int:
+               out=None, timeout: float = 120, sleep=time.sleep) -> int:
     out = out or sys.stdout
     path = Path(file)
     fmt = formats.by_name(rdf_format) if rdf_format else formats.by_extension(path.suffix)
@@ -34,15 +41,24 @@ def contribute(file: Path, server_url: str, rdf_format: str | None = None, *, to
         server_url.rstrip("/") + "/contributions", data=path.read_bytes(), method="POST",
         headers={"Content-Type": fmt.media_type, "Accept": "application/json",
                  "Authorization": f"Bearer {token}"})
-    try:
-        with urllib.request.urlopen(request, timeout=timeout) as response:
-            status, body = response.status, response.read()
-            location = response.headers.get("Location")
-    except urllib.error.HTTPError as e:
-        status, body, location = e.code, e.read(), None
-    except (urllib.error.URLError, OSError) as e:
-        print(f"entente contribute: cannot reach {server_url}: {getattr(e, 'reason', e)}", file=sys.stderr)
-        return 2
+    for attempt in range(1, BUSY_ATTEMPTS + 1):
+        try:
+            with urllib.request.urlopen(request, timeout=timeout) as response:
+                status, body = response.status, response.read()
+                location = response.headers.get("Location")
+        except urllib.error.HTTPError as e:
+            status, body, location = e.code, e.read(), None
+            retry = e.headers.get("Retry-After", "")
+            if status == 503 and retry.isdigit() and attempt < BUSY_ATTEMPTS:
+                wait = min(int(retry), MAX_WAIT)
+                print(f"entente contribute: the server is busy validating other contributions; sending again in "
+                      f"{wait} s (attempt {attempt + 1} of {BUSY_ATTEMPTS})", file=sys.stderr)
+                sleep(wait)
+                continue
+        except (urllib.error.URLError, OSError) as e:
+            print(f"entente contribute: cannot reach {server_url}: {getattr(e, 'reason', e)}", file=sys.stderr)
+            return 2
+        break
     try:
         answer = json.loads(body or b"{}")
     except ValueError:

@@ -7,6 +7,8 @@ not keep it taken), and a refusal for want of a slot does not count against the 
 
 from __future__ import annotations
 
+import http.server
+import io
 import os
 import subprocess
 import sys
@@ -107,3 +109,53 @@ def test_a_refusal_for_want_of_a_slot_is_503_and_not_counted_against_the_rate_li
         release(other)
     r = client.post("/contributions", data=GOOD_TRIG, headers=headers)
     assert r.status_code == 201, r.get_data(as_text=True)       # 429 if the refusals had been counted
+
+
+class _Busy(http.server.BaseHTTPRequestHandler):
+    """Answers 503 + Retry-After to the first `busy` POSTs, then 201; keeps every body it got."""
+    busy, bodies = 0, []
+
+    def do_POST(self):
+        _Busy.bodies.append(self.rfile.read(int(self.headers["Content-Length"])))
+        if len(_Busy.bodies) <= _Busy.busy:
+            answer, status, extra = b'{"error": "Service Unavailable", "message": "busy"}', 503, {"Retry-After": "7"}
+        else:
+            answer, status, extra = b'{"id": "x", "url": "http://x/", "report": {"conforms": true}}', 201, {}
+        self.send_response(status)
+        for name, value in {"Content-Type": "application/json", "Content-Length": str(len(answer)), **extra}.items():
+            self.send_header(name, value)
+        self.end_headers()
+        self.wfile.write(answer)
+
+    def log_message(self, *args):
+        pass
+
+
+def _contribute_to_busy_server(busy: int) -> tuple[int, list[float], str]:
+    from server import client
+
+    _Busy.busy, _Busy.bodies = busy, []
+    httpd = http.server.HTTPServer(("127.0.0.1", 0), _Busy)
+    threading.Thread(target=httpd.serve_forever, daemon=True).start()
+    slept, out = [], io.StringIO()
+    try:
+        code = client.contribute(ROOT / "tests" / "data" / "contributions" / "good-katz-friendly.trig",
+                                 f"http://127.0.0.1:{httpd.server_port}", token="t", out=out, sleep=slept.append)
+    finally:
+        httpd.shutdown()
+        httpd.server_close()
+    return code, slept, out.getvalue()
+
+
+def test_entente_contribute_sends_again_after_retry_after_when_the_server_is_busy():
+    code, slept, out = _contribute_to_busy_server(busy=2)
+    assert code == 0 and slept == [7, 7] and "pending review" in out
+    assert len(_Busy.bodies) == 3 and _Busy.bodies[0] == _Busy.bodies[2] == GOOD_TRIG
+
+
+def test_entente_contribute_gives_up_after_a_few_attempts_and_says_why():
+    from server import client
+
+    code, slept, out = _contribute_to_busy_server(busy=100)
+    assert code == 1 and len(_Busy.bodies) == client.BUSY_ATTEMPTS and len(slept) == client.BUSY_ATTEMPTS - 1
+    assert "Refused (503" in out and "busy" in out
