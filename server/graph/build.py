@@ -23,6 +23,7 @@ from rdflib.compare import to_canonical_graph
 from rdflib.namespace import RDF
 
 from . import iris, validation
+from .freshness import DEFAULT_LICENSE, digest_path, is_current, sources_digest  # noqa: F401 — build.is_current etc.
 from .. import durable, resources
 
 SEEDS_DIR = resources.SEEDS
@@ -166,34 +167,6 @@ def write_trig(quads: list[ox.Quad], out: Path) -> int:
     data = ox.serialize(quads, format=ox.RdfFormat.TRIG, prefixes=iris.PREFIXES)
     durable.write(out, data, mode=0o666)     # the dataset is public
     return len(data)
-
-
-DEFAULT_LICENSE = "https://creativecommons.org/licenses/by/4.0/"
-
-
-def sources_digest(full_text: bool = True, license: str = DEFAULT_LICENSE) -> str:
-    """SHA-256 over the sources, the pipeline's code and the build's options (full text, licence): a
-    built dataset is stale when this changes."""
-    digest = hashlib.sha256(f"full_text={full_text}\0license={license}\0".encode())
-    code = sorted(Path(__file__).resolve().parent.glob("*.py"))
-    for path in resources.sources() + code:
-        digest.update(f"{path.name}\0".encode())
-        digest.update(hashlib.sha256(path.read_bytes()).digest())
-    return digest.hexdigest()
-
-
-def digest_path(out: Path) -> Path:
-    """The file beside a built dataset that records the digest of the sources it was built from."""
-    return out.with_name(out.name + ".sources")
-
-
-def is_current(out: Path, full_text: bool = True, license: str = DEFAULT_LICENSE) -> bool:
-    """True when `out` exists and was built from the sources as they are now. A dataset without the
-    record (one the user made some other way) counts as current: `entente serve` never overwrites it."""
-    if not out.exists():
-        return False
-    record = digest_path(out)
-    return not record.exists() or record.read_text().strip() == sources_digest(full_text, license)
 
 
 def sources_time() -> datetime.datetime:

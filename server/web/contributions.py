@@ -14,6 +14,7 @@ import logging
 import math
 import time
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from flask import Blueprint, Response, current_app, render_template_string, request
 
@@ -23,11 +24,17 @@ from .urls import public_root, settings
 from .. import children, formats, representations
 from ..formats import Format
 
-from ..graph import iris, provenance, submissions, validation
+from ..graph import iris, provenance
+# submissions and validation (rdflib and pySHACL: about 15 MB in each process) are imported by the
+# functions that use them, so a worker that only answers queries and pages never loads them, and
+# neither do the query processes it forks (issue 11: memory per worker).
 from ..errors import BadRequest, Conflict, EntenteError, NotFound, PayloadTooLarge, ServiceUnavailable, \
     Unprocessable, UnsupportedMediaType
 from ..slots import Slots
 from ..store import get_store
+
+if TYPE_CHECKING:
+    from ..graph import submissions
 
 bp = Blueprint("contributions", __name__)
 log = logging.getLogger("entente.contributions")
@@ -41,6 +48,7 @@ MAX_REASON = 2000
 
 
 def _inbox() -> submissions.Inbox:
+    from ..graph import submissions
     ext = current_app.extensions
     if "entente.inbox" not in ext:
         ext["entente.inbox"] = submissions.Inbox(settings().data_dir)
@@ -55,6 +63,7 @@ def _refused(error: EntenteError) -> EntenteError:
 # --- reading a body -------------------------------------------------------------------------------
 
 def _request_format() -> Format:
+    from ..graph import submissions
     fmt = submissions.format_for(request.headers.get("Content-Type"))
     if fmt is None:
         accepted = ", ".join(f.media_type for f in formats.RDF)
@@ -103,6 +112,8 @@ def _request_body():
 def _examine(body: bytes, fmt: Format, cid: str, with_quads: bool = False) -> submissions.Examined:
     """Parse, check and validate the body in a child process (server/children.py), under
     ENTENTE_VALIDATION_TIMEOUT and ENTENTE_PARSE_MEMORY: a hostile body costs that child, never a worker."""
+    from ..graph import submissions, validation
+
     conf = settings()
     started = time.perf_counter()
     timeout = conf.validation_timeout
@@ -179,6 +190,7 @@ def validate():
 @bp.post("/contributions")
 def create():
     """Send a contribution: 201 + Location when it conforms (stored durably, pending review), else 4xx."""
+    from ..graph import submissions
     try:
         identity = auth.authorize("contributor")
         cid = submissions.new_id()
@@ -211,6 +223,7 @@ def create():
 # --- reading --------------------------------------------------------------------------------------
 
 def _record_or_404(cid: str) -> provenance.Record:
+    from ..graph import submissions
     record = provenance.read(get_store(), cid) if submissions.valid_id(cid) else None
     if record is None:
         raise NotFound(f"There is no contribution {cid!r}.", where={"id": cid})
@@ -266,6 +279,7 @@ def _int_arg(name: str, default: int, low: int, high: int) -> int:
 @bp.get("/contributions/<cid>")
 def show(cid: str):
     """One contribution: its record and its data (JSON, HTML, or RDF: TriG/N-Quads keep the graphs)."""
+    from ..graph import submissions
     fmt = negotiation.negotiate(request.headers.get("Accept"), RECORD_FORMATS, default=JSON)
     record = _record_or_404(cid)
     body = _data(record)
@@ -304,6 +318,7 @@ def _reason(required: bool) -> str:
 
 
 def _review(cid: str, state: str):
+    from ..graph import submissions
     try:
         identity = auth.authorize("maintainer")
         reason = _reason(required=state == "rejected")

@@ -10,7 +10,9 @@ read-only snapshot of the store.
 
 from __future__ import annotations
 
+import os
 import sys
+import traceback
 from functools import partial
 from pathlib import Path
 
@@ -69,16 +71,35 @@ def _prepare(store, settings: Settings) -> None:
     if settings.empty:
         return
     dataset = Path(settings.dataset)
-    from ..graph import build
+    from ..graph import freshness
 
-    if not build.is_current(dataset, settings.full_text, settings.license):
+    if not freshness.is_current(dataset, settings.full_text, settings.license):
         why = "the sources changed since" if dataset.exists() else "no dataset yet at"
         print(f"entente: {why} {dataset}; building it (SHACL and HermiT, about 30 s)", file=sys.stderr, flush=True)
         dataset.parent.mkdir(parents=True, exist_ok=True)
-        if build.main(dataset, full_text=settings.full_text, license=settings.license) != 0:
+        if _build_apart(dataset, settings) != 0:
             raise SystemExit("entente: the build failed (see above); nothing served")
     loaded = store.load_dataset(dataset)
     print(f"entente: {'loaded' if loaded else 'already loaded'} {dataset}", file=sys.stderr, flush=True)
+
+
+def _build_apart(dataset: Path, settings: Settings) -> int:
+    """build.main in a forked child, its exit code: the pipeline (rdflib, pySHACL, owlready2) and the
+    build's garbage stay out of this process, whose memory every gunicorn worker would inherit."""
+    pid = os.fork()
+    if pid == 0:                                       # child: never returns into the server's code
+        code = 1
+        try:
+            from ..graph import build
+
+            code = build.main(dataset, full_text=settings.full_text, license=settings.license)
+        except BaseException:  # noqa: BLE001 — reported here, the parent refuses to serve
+            traceback.print_exc()
+        finally:
+            sys.stdout.flush()
+            sys.stderr.flush()
+            os._exit(code)
+    return os.waitstatus_to_exitcode(os.waitpid(pid, 0)[1])
 
 
 def main(settings: Settings) -> int:
