@@ -14,7 +14,6 @@ import logging
 import math
 import time
 from pathlib import Path
-from typing import TYPE_CHECKING
 
 from flask import Blueprint, Response, current_app, render_template_string, request
 
@@ -25,16 +24,11 @@ from .. import children, formats, representations
 from ..formats import Format
 
 from ..graph import iris, provenance
-# submissions and validation (rdflib and pySHACL: about 15 MB in each process) are imported by the
-# functions that use them, so a worker that only answers queries and pages never loads them, and
-# neither do the query processes it forks (issue 11: memory per worker).
+# submissions, validation (rdflib, pySHACL: 15 MB a process) are imported where used: not in query-only workers
 from ..errors import BadRequest, Conflict, EntenteError, NotFound, PayloadTooLarge, ServiceUnavailable, \
     Unprocessable, UnsupportedMediaType
 from ..slots import Slots
 from ..store import get_store
-
-if TYPE_CHECKING:
-    from ..graph import submissions
 
 bp = Blueprint("contributions", __name__)
 log = logging.getLogger("entente.contributions")
@@ -47,7 +41,7 @@ PAGE_SIZE, MAX_PAGE_SIZE = 50, 500
 MAX_REASON = 2000
 
 
-def _inbox() -> submissions.Inbox:
+def _inbox():
     from ..graph import submissions
     ext = current_app.extensions
     if "entente.inbox" not in ext:
@@ -109,11 +103,10 @@ def _request_body():
 
 # --- validation -----------------------------------------------------------------------------------
 
-def _examine(body: bytes, fmt: Format, cid: str, with_quads: bool = False) -> submissions.Examined:
+def _examine(body: bytes, fmt: Format, cid: str, with_quads: bool = False):
     """Parse, check and validate the body in a child process (server/children.py), under
     ENTENTE_VALIDATION_TIMEOUT and ENTENTE_PARSE_MEMORY: a hostile body costs that child, never a worker."""
     from ..graph import submissions, validation
-
     conf = settings()
     started = time.perf_counter()
     timeout = conf.validation_timeout
