@@ -680,8 +680,9 @@ _START_METHOD = "forkserver"
 
 
 def set_writer_start_method(method: str) -> None:
-    """"forkserver" (default) or "spawn". A process that will fork workers (gunicorn's master) uses
-    "spawn", because multiprocessing's fork server cannot be shared with forked children."""
+    """"forkserver" (default), "fork" or "spawn". A process that will fork workers (gunicorn's master)
+    does not use the fork server, which cannot be shared with forked children: it forks writers itself
+    ("fork", when it has no threads and never opened RocksDB) or spawns them."""
     global _START_METHOD
     _START_METHOD = method
 
@@ -780,7 +781,8 @@ def _apply(root: Path, op: str, payload, started=lambda: None):
 
 def _load(store, root: Path, path: Path) -> bool:
     """Replace the previously loaded dataset's graphs with the file's; other graphs stay as they are."""
-    digest = _sha256(path)
+    data = Path(path).read_bytes()                   # read once: its digest, and whether it has blank nodes
+    digest = hashlib.sha256(data).hexdigest()
     record_file = root / "dataset.json"
     record = json.loads(record_file.read_text()) if record_file.exists() else {}
     if record.get("sha256") == digest and record.get("complete"):
@@ -799,7 +801,9 @@ def _load(store, root: Path, path: Path) -> bool:
     # Parsed with the file's own blank node labels (the build makes them canonical): Store.bulk_load
     # would give them fresh random ids on every load, and the dumps' SHA-256 would change with each.
     # A file without labelled blank nodes goes by bulk_load, the engine's own path (about twice as fast).
-    if b"_:" in Path(path).read_bytes():
+    labelled_blank_nodes = b"_:" in data
+    del data
+    if labelled_blank_nodes:
         store.bulk_extend(ox.parse(path=str(path), format=_rdf_format(path)))
     else:
         store.bulk_load(path=str(path), format=_rdf_format(path))

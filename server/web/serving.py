@@ -60,7 +60,9 @@ def prepare(settings: Settings) -> None:
     """Create the store if needed and load the dataset unless the same file is loaded already."""
     from .. import store as store_module
 
-    store_module.set_writer_start_method("spawn")      # the master forks workers: no fork server here
+    # The master forks workers, so no fork server here; a plain fork of it (it never opens RocksDB and has
+    # no threads yet) spares each writer a new interpreter and its imports.
+    store_module.set_writer_start_method("fork")
     try:
         _prepare(store_module.open_store(settings), settings)
     finally:
