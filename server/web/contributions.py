@@ -23,8 +23,7 @@ from .urls import public_root, settings
 from .. import children, formats, representations
 from ..formats import Format
 
-from ..graph import iris, provenance
-# submissions, validation (rdflib, pySHACL: 15 MB a process) are imported where used: not in query-only workers
+from ..graph import iris, provenance   # submissions, validation (rdflib, pySHACL: 15 MB): imported where used
 from ..errors import BadRequest, Conflict, EntenteError, NotFound, PayloadTooLarge, ServiceUnavailable, \
     Unprocessable, UnsupportedMediaType
 from ..slots import Slots
