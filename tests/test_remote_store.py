@@ -225,3 +225,20 @@ def test_an_interrupted_load_is_redone_and_its_graphs_dropped_by_the_next(virtuo
     assert again.load_dataset(tmp_path / "v2.nq") is True and again.load_dataset(tmp_path / "v2.nq") is False
     assert_holds(again, new)
     assert not {LOAD + f"claim{i}" for i in range(5, 10)} & engine_graphs(virtuoso)
+
+
+def test_an_update_the_engine_refuses_as_too_large_is_sent_in_halves(virtuoso, tmp_path, monkeypatch):
+    """Virtuoso refuses an update whose generated SQL passes 10,000 lines (here 1,000 graphs of two triples in
+    one INSERT DATA): the load halves it until the engine takes it."""
+    store = loading_store(virtuoso)
+    store.load_batch_triples = 100_000
+    graphs = {f"many{i}": [("p", f"a{i}"), ("q", f"b{i}")] for i in range(1000)}
+    sent = []
+    replace = store._replace_graphs
+    monkeypatch.setattr(store, "_replace_graphs", lambda batch, existing: sent.append(len(batch)) or replace(batch, existing))
+    assert store.load_dataset(dataset_file(tmp_path / "many.nq", graphs)) is True
+    assert sent[0] == 1000 and len(sent) > 1                  # refused whole, then sent in parts
+    r = requests.get(virtuoso.url + "/sparql", headers={"Accept": "application/sparql-results+json"}, timeout=30, params={
+        "query": f"SELECT (COUNT(*) AS ?n) WHERE {{ GRAPH ?g {{ ?s ?p ?o }} FILTER(STRSTARTS(STR(?g), '{LOAD}many')) }}"})
+    assert int(r.json()["results"]["bindings"][0]["n"]["value"]) == 2000
+    assert_holds(store, {g: graphs[g] for g in ("many0", "many499", "many999")})
