@@ -66,7 +66,8 @@ def mixtures(rows) -> list:
 @pytest.mark.slow
 def test_acknowledged_contributions_survive_sigkill(built_dataset, tmp_path):
     data_dir = tmp_path / "store"
-    env = {"ENTENTE_RATE_LIMIT": "100000"}
+    # PARALLEL validations at once (the server's bound, ENTENTE_MAX_VALIDATIONS, would refuse most with 503 busy)
+    env = {"ENTENTE_RATE_LIMIT": "100000", "ENTENTE_MAX_VALIDATIONS": str(PARALLEL)}
     # 4 workers so that readers are served while writers validate; the restart uses the default (2).
     server = LiveServer(data_dir, built_dataset, extra_args=("--workers", "4"), env=env).start()
     article_before = article_graphs_hash(server.url)
