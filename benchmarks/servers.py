@@ -220,14 +220,14 @@ def virtuoso(dataset: Path, work: Path, timeout: float) -> Server:
     return _wait_up(server, started, 1800)
 
 
-def entente_virtuoso(dataset: Path, work: Path, timeout: float) -> Server:
+def entente_virtuoso(dataset: Path, work: Path, timeout: float, env: dict | None = None) -> Server:
     """Entente on Virtuoso (issue 11's remote store): the same scratch Virtuoso as `virtuoso`, empty,
     `entente load --store` (Entente's own load, through SPARQL Update and the Graph Store Protocol), then
     `entente serve --store`. Its load time runs from Virtuoso's start to Entente's first answer; its
     memory is Entente's process tree and Virtuoso's, its disk Virtuoso's database."""
     started = time.perf_counter()
     instance = _scratch_virtuoso(work, timeout).start()
-    env = {**instance.settings_env(), "ENTENTE_QUERY_TIMEOUT": str(timeout)}
+    env = {**instance.settings_env(), "ENTENTE_QUERY_TIMEOUT": str(timeout), **(env or {})}
     try:
         subprocess.run([str(ENTENTE), "-m", "server.cli", "load", "--store", instance.query_url, "--dataset",
                         str(dataset)], cwd=ROOT, env={**os.environ, **env}, check=True, timeout=3600,
@@ -257,5 +257,12 @@ def entente_nocache(dataset: Path, work: Path, timeout: float) -> Server:
     return server
 
 
+def entente_virtuoso_nocache(dataset: Path, work: Path, timeout: float) -> Server:
+    """Entente on Virtuoso with its answer cache off: every request reaches the engine."""
+    server = entente_virtuoso(dataset, work, timeout, env={"ENTENTE_ANSWER_CACHE_MB": "0"})
+    server.name = "entente-virtuoso-nocache"
+    return server
+
+
 STARTERS = {"entente": entente, "entente-nocache": entente_nocache, "entente-virtuoso": entente_virtuoso,
-            "oxigraph": oxigraph, "virtuoso": virtuoso, "rdflib-endpoint": rdflib_endpoint}
+            "entente-virtuoso-nocache": entente_virtuoso_nocache, "oxigraph": oxigraph, "virtuoso": virtuoso, "rdflib-endpoint": rdflib_endpoint}

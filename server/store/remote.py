@@ -648,8 +648,9 @@ class RemoteStore(GraphWrites):
             self._update_engine(" ;\n".join(ops), timeout=600, blank_nodes=False)
         except BadRequest:
             # Refused as too large: Virtuoso refuses an update whose generated SQL passes 10,000 lines,
-            # which typed and language-tagged literals reach well before 2,000 triples. Halves (the rest
-            # of this load too), down to a PUT of the one graph.
+            # which depends on the data's shape (800 graphs of two triples with their own subjects are
+            # refused; the generated graph's 2,000-triple batches are not). Halves (the rest of this load
+            # too), down to a PUT of the one graph.
             if len(graphs) == 1:
                 self._put_graph(*next(iter(graphs.items())))
                 return
