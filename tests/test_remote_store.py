@@ -195,6 +195,7 @@ def test_a_reload_replaces_each_graph_and_drops_those_the_new_file_lacks(virtuos
     held = engine_graphs(virtuoso)
     assert not {LOAD + f"claim{i}" for i in range(5)} & held
     assert LOAD + "contribution" in held and LOAD + "contribution" in store.graph_names()
+    assert store.count() == sum(map(len, second.values())) + 1          # the default graph's triple included
     assert store.load_dataset(tmp_path / "v1.nq") is False
 
 

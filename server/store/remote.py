@@ -436,10 +436,16 @@ class RemoteStore(GraphWrites):
         return not name or name in self.graph_names()
 
     def count(self) -> int:
+        """Quads in Entente's graphs (/health asks it). On Virtuoso its named graphs by exclusion, then the
+        default graph's stand-in: naming 60,000 graphs one by one took longer than the query time limit."""
         def compute():
-            rows = self.select("SELECT (COUNT(*) AS ?n) WHERE { GRAPH ?g { ?s ?p ?o } }",
-                               named_graphs=[""] + self.graph_names())
-            return int(rows[0]["n"].value)
+            q = "SELECT (COUNT(*) AS ?n) WHERE { GRAPH ?g { ?s ?p ?o } }"
+            self._detect_engine()
+            if self.engine == "virtuoso":
+                parts = self.select(q, union_default_graph=True) + self.select(q, named_graphs=[""])
+            else:
+                parts = self.select(q, named_graphs=[""] + self.graph_names())
+            return sum(int(row["n"].value) for row in parts)
         return self._cached("count", compute)
 
     def dump(self, fmt: Format) -> bytes:
