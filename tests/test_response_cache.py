@@ -75,11 +75,22 @@ def test_an_answer_is_sent_again_while_the_store_is_unchanged():
     ("200 OK", {"ETag": '"v1"', "Cache-Control": "private"}),
     ("200 OK", {"ETag": '"v1"'}),                                                # not said public
     ("200 OK", {**KEEPABLE, "Set-Cookie": "a=b"}),
+    ("303 SEE OTHER", {"Location": "/id/iran.html"}),                            # a redirect not said public
+    ("302 FOUND", {"Location": "/x", "Cache-Control": "public, no-cache"}),
+    ("303 SEE OTHER", {"Cache-Control": "public, no-cache"}),                    # no Location
 ])
 def test_answers_that_are_not_plainly_public_and_versioned_are_not_kept(status, headers):
     cache = ResponseCache(1 << 20, lambda: "v1")
     assert _ask(cache, _app(status, **headers)) == b"answer"
     assert cache.answer(PLAIN) is None
+
+
+def test_a_public_see_other_is_sent_again_with_its_status():
+    cache = ResponseCache(1 << 20, lambda: "v1")
+    _ask(cache, _app("303 SEE OTHER", Location="/id/iran.html", **{"Cache-Control": "public, no-cache"}))
+    message, log = cache.answer(PLAIN)
+    assert message.startswith(b"HTTP/1.1 303 SEE OTHER\r\n") and b"\r\nLocation: /id/iran.html\r\n" in message
+    assert log.startswith('"GET /id/iran HTTP/1.1" 303 6')
 
 
 def test_a_request_the_worker_did_not_mark_is_not_kept():
@@ -199,6 +210,13 @@ def test_the_server_sends_a_repeated_answer_from_its_cache_and_a_new_one_after_a
             assert chunk, data
             data += chunk
         assert data.count(b"HTTP/1.1 200 OK") == 2
+        # a Cool-URI redirect is kept too, with its status and Location
+        redirect = f"GET /article HTTP/1.1\r\nHost: 127.0.0.1:{live.port}\r\nAccept: text/html\r\n\r\n".encode()
+        hits = requests.get(f"{live.url}/health/cache").json()["hits"]
+        answers = [_exchange(sock, redirect) for _ in range(2)]
+        assert [h.split(b"\r\n")[0] for h, _ in answers] == [b"HTTP/1.1 303 SEE OTHER"] * 2
+        assert answers[0][1] == answers[1][1] and b"303 See Other: http://127.0.0.1" in answers[0][1]
+        assert requests.get(f"{live.url}/health/cache").json()["hits"] == hits + 1
 
 
 def test_answers_that_change_without_a_write_are_marked_no_store(app_client):

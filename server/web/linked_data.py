@@ -24,7 +24,7 @@ from .. import formats, representations
 from ..errors import NotFound
 from ..exports.catalog import EXPORTS
 from .negotiation import negotiate
-from .urls import data_iri, public_root, settings
+from .urls import data_iri, public_root, see_other, settings
 from ..store import get_store
 
 bp = Blueprint("linked_data", __name__)
@@ -85,11 +85,6 @@ def split_extension(path: str) -> tuple[str, formats.Format | None]:
         if fmt is not None:
             return stem, fmt
     return path, None
-
-
-def see_other(location: str) -> Response:
-    body = f"303 See Other: {location}\n"
-    return Response(body, 303, headers={"Location": location}, content_type="text/plain; charset=utf-8")
 
 
 def document(body: bytes, fmt: formats.Format, thing: str | None, twins=DOCUMENT_FORMATS) -> Response:

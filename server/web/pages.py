@@ -17,7 +17,7 @@ import re
 from dataclasses import dataclass, field
 from urllib.parse import urlencode, urlsplit
 
-from flask import Blueprint, Response, redirect, render_template, request
+from flask import Blueprint, Response, render_template, request
 from markupsafe import Markup
 
 from .. import formats
@@ -26,7 +26,7 @@ from ..graph import describe, dumps as dump_files, iris, page_data
 from ..graph.vocab import modality_key, modality_sentence
 
 from . import auth, picture
-from .urls import public_base, settings
+from .urls import public_base, see_other, settings
 from ..errors import BadRequest, NotFound
 from ..exports.catalog import EXPORTS
 
@@ -625,7 +625,7 @@ def docs_index():
 
 @bp.get("/article")
 def article():
-    return redirect(href(iris.ARTICLE, public_base()), code=303)
+    return see_other(href(iris.ARTICLE, public_base()))
 
 
 @bp.get("/picture.svg")

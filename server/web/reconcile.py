@@ -25,7 +25,7 @@ from ..exports import reconcile
 from ..exports.dataset import Data
 from ..graph import iris
 from ..store import get_store
-from .linked_data import see_other
+from .urls import see_other
 from .urls import public_root, settings, to_public
 
 bp = Blueprint("reconcile", __name__)

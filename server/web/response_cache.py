@@ -11,8 +11,9 @@ What is kept (both sides must hold, so a kept answer is what the application wou
   X-Forwarded-*, Connection: close/upgrade). The key is the request head byte for byte, so Host,
   Accept and Accept-Encoding are in it;
 - the answer: 200 with an ETag (the header hook gives one only to answers that depend on the data
-  version, the code and the format), Cache-Control public without no-store/private, no Set-Cookie,
-  a Content-Length, and at most an eighth of the cache.
+  version, the code and the format), or a 303 with a Location (urls.see_other: the Cool-URI
+  redirects); Cache-Control public without no-store/private, no Set-Cookie, a Content-Length, and at
+  most an eighth of the cache.
 An entry also holds the store's version stamp read before the application ran: it is sent only while
 the store still has that stamp, so a write (by any worker or process) retires every entry at once.
 Timeouts, limits and refusals are untouched: only answers the application gave are ever sent again.
@@ -48,10 +49,11 @@ def cacheable_head(head: bytes) -> bool:
 
 
 class _Entry:
-    __slots__ = ("stamp", "head_lines", "body", "log_rest", "size")
+    __slots__ = ("stamp", "status_line", "head_lines", "body", "log_rest", "size")
 
-    def __init__(self, stamp, head_lines: bytes, body: bytes, log_rest: str, size: int):
-        self.stamp, self.head_lines, self.body, self.log_rest, self.size = stamp, head_lines, body, log_rest, size
+    def __init__(self, stamp, status_line: bytes, head_lines: bytes, body: bytes, log_rest: str, size: int):
+        self.stamp, self.status_line, self.head_lines, self.body = stamp, status_line, head_lines, body
+        self.log_rest, self.size = log_rest, size
 
 
 class _Run:
@@ -99,7 +101,7 @@ class ResponseCache:
                 return None
             self._entries.move_to_end(head)
             self.hits += 1
-        return (b"HTTP/1.1 200 OK\r\nServer: " + self._server.encode() + b"\r\nDate: " + self._http_date()
+        return (entry.status_line + b"Server: " + self._server.encode() + b"\r\nDate: " + self._http_date()
                 + b"\r\nConnection: keep-alive\r\n" + entry.head_lines + b"\r\n" + entry.body), entry.log_rest
 
     def _http_date(self) -> bytes:
@@ -156,7 +158,7 @@ class ResponseCache:
             finally:
                 if hasattr(body, "close"):
                     body.close()
-            if self._put(head, stamp, headers, data, environ):
+            if self._put(head, stamp, seen["status"], headers, data, environ):
                 run.answer = (seen["status"], headers, data)
             return [data]
 
@@ -166,17 +168,19 @@ class ResponseCache:
         names = {k.lower(): v for k, v in headers}
         control = names.get("cache-control", "")
         length = names.get("content-length")
-        return (status.startswith("200 ") and "etag" in names and "public" in control
+        versioned = (status.startswith("200 ") and "etag" in names) or (status.startswith("303 ") and "location" in names)
+        return (versioned and "public" in control
                 and "no-store" not in control and "private" not in control and "set-cookie" not in names
                 and length is not None and length.isdigit() and int(length) <= self.max_bytes // 8)
 
-    def _put(self, head: bytes, stamp, headers, data: bytes, environ) -> bool:
+    def _put(self, head: bytes, stamp, status: str, headers, data: bytes, environ) -> bool:
         if len(data) != int(dict((k.lower(), v) for k, v in headers)["content-length"]):
             return False                                     # the body is not what the headers said: keep nothing
         head_lines = "".join(f"{k}: {v}\r\n" for k, v in headers).encode("latin-1")
-        log_rest = (f'"GET {environ.get("RAW_URI", "")} HTTP/1.1" 200 {len(data)} '
+        log_rest = (f'"GET {environ.get("RAW_URI", "")} HTTP/1.1" {status[:3]} {len(data)} '
                     f'"{environ.get("HTTP_REFERER", "-")}" "{environ.get("HTTP_USER_AGENT", "-")}"')
-        entry = _Entry(stamp, head_lines, data, log_rest, len(head) + len(head_lines) + len(data) + _OVERHEAD)
+        entry = _Entry(stamp, f"HTTP/1.1 {status}\r\n".encode("latin-1"), head_lines, data, log_rest,
+                       len(head) + len(head_lines) + len(data) + _OVERHEAD)
         with self._lock:
             old = self._entries.pop(head, None)
             if old is not None:

@@ -7,7 +7,7 @@ settings.public_url, else the URL the request came in on (its `url_root`, so a m
 
 from __future__ import annotations
 
-from flask import current_app, has_request_context, request
+from flask import Response, current_app, has_request_context, request
 
 from ..graph import iris
 from ..settings import Settings
@@ -38,3 +38,11 @@ def data_iri(path: str) -> str:
     """The data IRI a server path (without leading slash) names."""
     root = public_root()
     return iris.from_public(root + "/" + path, root, settings().base_iri)
+
+
+def see_other(location: str) -> Response:
+    """A 303 that depends only on the request and the data (caches revalidate it; the worker's response
+    cache may send it again until the next write)."""
+    body = f"303 See Other: {location}\n"
+    return Response(body, 303, headers={"Location": location, "Cache-Control": "public, no-cache"},
+                    content_type="text/plain; charset=utf-8")
