@@ -36,6 +36,7 @@ import os
 import re
 import threading
 import time
+from collections import OrderedDict
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
@@ -74,6 +75,7 @@ _ENGINE_FUNCTION = re.compile(r"(?<![\w\-/.#:%])(bif|sql):", re.IGNORECASE)
 # transaction timeout (it waits on a lock), while the grouped form is immediate.
 _GRAPHS_QUERY = "SELECT ?g WHERE { GRAPH ?g { ?s ?p ?o } } GROUP BY ?g"
 _TIMEOUT_WORDS = ("timed out", "timeout", "S1T00", "SR171")
+_OWN_ANSWERS, _OWN_ANSWER_ROWS = 512, 2000    # own answers kept per version, and the largest one kept
 # Virtuoso refuses, before running it, a query its optimiser expects to take longer than its
 # MaxQueryCostEstimationTime: a time limit, not a fault of the query.
 _ESTIMATE_WORDS = "The estimated execution time"
@@ -124,6 +126,7 @@ class RemoteStore(GraphWrites):
         self._session: requests.Session | None = None
         self._lock = threading.Lock()
         self._cache: dict = {}              # (what, version) -> value
+        self._answers: OrderedDict = OrderedDict()     # answers to own queries, of one version (_remembered)
         self.engine = settings.store_engine if settings.store_engine != "auto" else None
         self._ensure_meta()
 
@@ -352,20 +355,45 @@ class RemoteStore(GraphWrites):
         return value
 
     # --- reads (the server's own bounded queries) --------------------------------------------------
+    def _remembered(self, kind: str, q: str, dataset: tuple, base: str | None, compute):
+        """The answer to one of the server's own queries, kept for the store's version (LRU, small answers
+        only): a document is asked for in several formats and pages show the same things, and on a remote
+        engine each query is a round trip (10-300 ms on Virtuoso; the embedded store answers in-process).
+        Not in a request that may write (POST, PUT, …): its version is read once, at its start, and what it
+        reads after taking a lock (a review reads the contribution's state) must be what the engine holds."""
+        if not _read_only_request():
+            return compute()
+        key = (self.version, kind, q, dataset[0], tuple(dataset[1]), base)
+        with self._lock:
+            if key in self._answers:
+                self._answers.move_to_end(key)
+                return self._answers[key]
+        value = compute()
+        if isinstance(value, bool) or len(value) <= _OWN_ANSWER_ROWS:
+            with self._lock:
+                for old in [k for k in self._answers if k[0] != key[0]]:
+                    del self._answers[old]
+                self._answers[key] = value
+                while len(self._answers) > _OWN_ANSWERS:
+                    self._answers.popitem(last=False)
+        return value
+
     def select(self, q: str, bind: dict | None = None, **ds) -> list[dict]:
         base = ds.pop("base_iri", None)
         q, dataset = self._dataset(_bound(q, bind), own=True, **ds)
-        r = self._run_query(q, _RESULTS_XML, self.settings.query_timeout, dataset, base)
-        rows = _rows(r.content)
-        if len(rows) > self.settings.max_results:
-            raise ResultTooLarge(_too_large(self.settings.max_results, "rows"))
-        return rows
+
+        def run() -> list[dict]:
+            rows = _rows(self._run_query(q, _RESULTS_XML, self.settings.query_timeout, dataset, base).content)
+            if len(rows) > self.settings.max_results:
+                raise ResultTooLarge(_too_large(self.settings.max_results, "rows"))
+            return rows
+        return [dict(row) for row in self._remembered("select", q, dataset, base, run)]
 
     def ask(self, q: str, bind: dict | None = None, **ds) -> bool:
         base = ds.pop("base_iri", None)
         q, dataset = self._dataset(_bound(q, bind), own=True, **ds)
-        r = self._run_ask(q, self.settings.query_timeout, dataset, base)
-        return bool(_results(r.content))
+        return self._remembered("ask", q, dataset, base, lambda: bool(_results(
+            self._run_ask(q, self.settings.query_timeout, dataset, base).content)))
 
     def _run_ask(self, q: str, timeout: float, dataset: tuple[str, list], base: str | None) -> requests.Response:
         """An ASK; on Virtuoso run as SELECT … LIMIT 1, because Virtuoso 7 answers true for
@@ -384,11 +412,13 @@ class RemoteStore(GraphWrites):
     def construct(self, q: str, bind: dict | None = None, **ds) -> list:
         base = ds.pop("base_iri", None)
         q, dataset = self._dataset(_bound(q, bind), own=True, **ds)
-        r = self._run_query(q, _NTRIPLES, self.settings.query_timeout, dataset, base)
-        triples = _triples(r)
-        if len(triples) > self.settings.max_results:
-            raise ResultTooLarge(_too_large(self.settings.max_results, "triples"))
-        return triples
+
+        def run() -> list:
+            triples = _triples(self._run_query(q, _NTRIPLES, self.settings.query_timeout, dataset, base))
+            if len(triples) > self.settings.max_results:
+                raise ResultTooLarge(_too_large(self.settings.max_results, "triples"))
+            return triples
+        return list(self._remembered("construct", q, dataset, base, run))
 
     def quads(self, graph: str | None = None) -> list:
         if graph is None:
@@ -797,6 +827,15 @@ def _map_term(term):
     if isinstance(term, ox.NamedNode) and term.value.startswith(_VIRTUOSO_BNODE):
         return ox.BlankNode(_map_bnode_value(term.value))
     return term
+
+
+def _read_only_request() -> bool:
+    """Outside a request (each version is read afresh), or in a GET or HEAD."""
+    try:
+        from flask import has_request_context, request
+    except ImportError:
+        return True
+    return not has_request_context() or request.method in ("GET", "HEAD")
 
 
 def _request_cache() -> dict | None:
