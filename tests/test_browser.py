@@ -1,7 +1,8 @@
 """The pages in headless Chromium (Debian's /usr/bin/chromium driven by Playwright): follow a link
 from a resource page, check that every highlighted span of the article links to its facts and back,
 run an example query in the query page and read the result table, and keep a screenshot of each
-page in tests/artifacts/."""
+page in tests/artifacts/ (`-virtuoso` in the name on Virtuoso). The tests run on the embedded store and on
+Virtuoso (conftest.py), but for the screenshots of the other pages."""
 
 from __future__ import annotations
 
@@ -11,9 +12,11 @@ import pytest
 import requests
 
 import pagetools
+from conftest import EMBEDDED_ONLY
 from pagetools import select
 
-pytestmark = [pytest.mark.browser, pytest.mark.filterwarnings("ignore::DeprecationWarning")]
+pytestmark = [pytest.mark.browser, pytest.mark.filterwarnings("ignore::DeprecationWarning"),
+              pytest.mark.backends("embedded", "virtuoso")]     # run on the embedded store and on Virtuoso (conftest.py)
 
 ARTIFACTS = Path(__file__).resolve().parent / "artifacts"
 CHROMIUM = "/usr/bin/chromium"
@@ -37,9 +40,12 @@ def browser():
 
 
 @pytest.fixture
-def page(browser):
+def page(browser, backend):
     context = browser.new_context(viewport={"width": 1280, "height": 900})
     page = context.new_page()
+    page.backend = backend
+    if backend != "embedded":   # pages that embed the whole-article picture wait for its query: ~15 s on Virtuoso
+        page.set_default_navigation_timeout(120_000)
     errors = []
     page.on("pageerror", lambda e: errors.append(str(e)))
     page.errors = errors
@@ -47,9 +53,11 @@ def page(browser):
     context.close()
 
 
-def screenshot(page, name: str) -> None:
+def screenshot(page, name: str) -> Path:
     ARTIFACTS.mkdir(exist_ok=True)
-    page.screenshot(path=str(ARTIFACTS / f"{name}.png"), full_page=False)
+    path = ARTIFACTS / (f"{name}.png" if page.backend == "embedded" else f"{name}-{page.backend}.png")
+    page.screenshot(path=str(path), full_page=False)
+    return path
 
 
 def test_resource_page_link_leads_to_another_resource_page(site, page):
@@ -169,6 +177,7 @@ def test_a_page_hands_a_query_over_to_the_query_page(site, page):
     assert page.errors == []
 
 
+@EMBEDDED_ONLY      # pictures for people; on Virtuoso these pages are checked over HTTP by test_pages.py
 @pytest.mark.parametrize("name,path", [("home", "/"), ("ontology", "/ontology.html"),
                                        ("claim", "/claim/clerics-finance-hezbollah.html"),
                                        ("picture", "/picture.svg")])
@@ -176,6 +185,5 @@ def test_screenshots_of_the_other_pages(site, page, name, path):
     response = page.goto(site.url + path)
     assert response.status == 200
     page.wait_for_load_state("load")
-    screenshot(page, name)
-    assert (ARTIFACTS / f"{name}.png").stat().st_size > 5000
+    assert screenshot(page, name).stat().st_size > 5000
     assert page.errors == []

@@ -2,7 +2,9 @@
 
 One writable server with the real built dataset serves this module (contributions are independent:
 each test sends its own). Every refusal is checked to leave nothing behind: the store's version and
-size (from /health) and the contribution files on disk stay as they were.
+size (from /health) and the contribution files on disk stay as they were. What reaches the store (a dry
+run, sending, review, listing, the CLI and the documented examples) runs on the embedded store and on
+Virtuoso (BOTH, conftest.py); refusals happen before the store and run on the embedded one.
 """
 
 from __future__ import annotations
@@ -97,6 +99,7 @@ def refused(contributions_server, status: int, body: bytes, content_type=TRIG, h
 
 # --- /validate ------------------------------------------------------------------------------------
 
+@BOTH
 def test_validate_good_contribution_conforms_and_stores_nothing(contributions_server):
     before = state_of(contributions_server)
     r = requests.post(contributions_server.url + "/validate", data=GOOD_TRIG, headers={"Content-Type": TRIG}, timeout=60)
@@ -154,6 +157,7 @@ def test_validate_accepts_every_rdf_format(contributions_server):
 
 # --- the workflow ---------------------------------------------------------------------------------
 
+@BOTH
 def test_good_contribution_is_pending_then_accepted_into_its_own_graph(contributions_server):
     r = send(contributions_server, GOOD_TRIG)
     assert r.status_code == 201, r.text
@@ -239,6 +243,7 @@ def test_concurrent_reviews_of_one_contribution_one_wins(contributions_server):
     assert served == (winner == "accepted")
 
 
+@BOTH
 def test_review_needs_a_maintainer_and_a_reason_to_reject(contributions_server):
     cid = send(contributions_server, GOOD_TRIG).json()["id"]
     before = state_of(contributions_server)
@@ -265,6 +270,7 @@ def test_list_filters_by_state_and_pages(contributions_server):
     assert html.headers["Content-Type"].startswith("text/html") and ids[0] in html.text
 
 
+@BOTH
 def test_contributed_literals_are_escaped_wherever_shown(contributions_server):
     evil = '<script>alert(1)</script>'
     body = claim(f'id:israel skos:altLabel "{evil}"@en .', modality="ent:ArticleVoice",
@@ -516,6 +522,7 @@ def run_cli(*args, token=CONTRIBUTOR_TOKEN):
                           capture_output=True, text=True, timeout=120)
 
 
+@BOTH
 def test_cli_contribute_end_to_end(contributions_server, tmp_path):
     result = run_cli("contribute", str(DATA / "good-katz-friendly.trig"), "--server", contributions_server.url)
     assert result.returncode == 0, result.stdout + result.stderr
@@ -550,6 +557,7 @@ def curl_block(path: Path) -> str:
     return text[start + len("```sh\n"):text.index("```", start + 5)]
 
 
+@BOTH
 def test_curl_examples_of_the_docs_and_readme_work(contributions_server):
     block = curl_block(ROOT / "docs" / "contributions.md")
     assert curl_block(ROOT / "README.md") == block

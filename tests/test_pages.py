@@ -1,7 +1,8 @@
 """Pages for people, over real HTTP against the running server: each page answers, shows what the
 data holds (checked against SPARQL answers from the same server), marks attributed and hedged
 statements, links Wikidata, highlights every evidence span, documents every ontology term, and
-shows a literal holding `<script>` as text, never as markup."""
+shows a literal holding `<script>` as text, never as markup. The tests run on the embedded store and on
+Virtuoso (conftest.py), but for those marked EMBEDDED_ONLY."""
 
 from __future__ import annotations
 
@@ -16,13 +17,12 @@ import rdflib
 import requests
 
 import pagetools
-from conftest import CONTRIBUTOR_TOKEN, MAINTAINER_TOKEN
+from conftest import CONTRIBUTOR_TOKEN, EMBEDDED_ONLY, MAINTAINER_TOKEN
 from pagetools import get_page, select
 from server.graph import iris
 
-BOTH = pytest.mark.backends("embedded", "virtuoso")     # run on the embedded store and on Virtuoso (conftest.py)
-
-pytestmark = pytest.mark.filterwarnings("ignore::DeprecationWarning")
+pytestmark = [pytest.mark.filterwarnings("ignore::DeprecationWarning"),
+              pytest.mark.backends("embedded", "virtuoso")]     # run on the embedded store and on Virtuoso (conftest.py)
 
 ROOT = Path(__file__).resolve().parent.parent
 LICENSE = "https://creativecommons.org/licenses/by/4.0/"
@@ -153,7 +153,6 @@ def test_resource_pages_show_each_statement_with_its_evidence_and_modality(site,
             assert href == site.url + "/id/bloomberg-iran-russia-2015.html" + anchor
 
 
-@BOTH
 def test_claim_page_shows_its_graph_its_evidence_and_who_asserts_it(site):
     claim = iris.CLAIM + "clerics-finance-hezbollah"
     triples = select(site.url, f"SELECT ?s ?p ?o WHERE {{ GRAPH <{claim}> {{ ?s ?p ?o }} }}")
@@ -182,6 +181,7 @@ def test_resource_page_links_point_at_this_server(site):
         assert requests.get(href, timeout=30).status_code == 200, href
 
 
+@EMBEDDED_ONLY      # the URL mapping is the web layer's
 def test_links_follow_the_public_url_when_one_is_set(site, make_server):
     dataset = Path(site.args[site.args.index("--dataset") + 1])
     public = "https://entente.example.org/kg"
@@ -194,6 +194,7 @@ def test_links_follow_the_public_url_when_one_is_set(site, make_server):
     assert page.find_all("link", rel="stylesheet")[0].attrs["href"] == f"{public}/static/entente.css"
 
 
+@EMBEDDED_ONLY      # ~40 entity pages; on Virtuoso the entity page's statements are checked above
 def test_wikidata_links_are_shown_as_such(site):
     rows = select(site.url, "SELECT ?x ?wd WHERE { GRAPH graph:linkset\\/wikidata { ?x owl:sameAs ?wd } }"
                   .replace("graph:linkset\\/wikidata", f"<{iris.GRAPH_LINKSET}>"))
@@ -206,7 +207,6 @@ def test_wikidata_links_are_shown_as_such(site):
         assert "Wikidata" in links[0].text()
 
 
-@BOTH
 def test_entity_page_embeds_the_picture_around_it(site):
     _, page = get_page(site.url + "/id/iran.html")
     objects = page.find_all("object", type="image/svg+xml")
@@ -493,6 +493,7 @@ def contribute(live, path: Path) -> str:
     return sent.json()["iri"]
 
 
+@EMBEDDED_ONLY      # its own embedded server (escaping is the pages'; contributed literals: test_contributions.py)
 def test_contributed_statements_are_marked_contributed(hostile):
     live, _ = hostile
     _, home = get_page(live.url + "/")
@@ -525,6 +526,7 @@ HOSTILE_PAGES = {   # page → the hostile literals it shows
 }
 
 
+@EMBEDDED_ONLY      # its own embedded server (escaping is the pages'; contributed literals: test_contributions.py)
 @pytest.mark.parametrize("path,literals", HOSTILE_PAGES.items())
 def test_literals_holding_markup_are_shown_as_text(hostile, path, literals):
     live, _ = hostile
@@ -544,6 +546,7 @@ def test_literals_holding_markup_are_shown_as_text(hostile, path, literals):
         assert all(json.dumps(literal, ensure_ascii=False)[1:-1] in embedded for literal in literals)
 
 
+@EMBEDDED_ONLY      # its own embedded server (escaping is the pages'; contributed literals: test_contributions.py)
 def test_hostile_label_in_the_picture_is_escaped(hostile):
     live, _ = hostile
     response = requests.get(live.url + "/picture.svg", params={"about": iris.ID + "iran"}, timeout=60)
@@ -554,6 +557,7 @@ def test_hostile_label_in_the_picture_is_escaped(hostile):
     assert SCRIPT in texts and BREAKOUT in texts
 
 
+@EMBEDDED_ONLY      # its own embedded server (escaping is the pages'; contributed literals: test_contributions.py)
 @pytest.mark.browser
 def test_no_script_in_a_literal_runs_in_chromium(hostile):
     from playwright.sync_api import sync_playwright

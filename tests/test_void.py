@@ -1,7 +1,8 @@
 """VoID and dumps over real HTTP: /.well-known/void follows the 303 recipe, every statistic equals
 a count computed independently (rdflib's SPARQL over the dataset file), the Wikidata linkset,
 licence, endpoint and dump links are there, and every dump parses back to the dataset with the
-size and SHA-256 the VoID and the headers advertise."""
+size and SHA-256 the VoID and the headers advertise. The tests run on the embedded store and on
+Virtuoso (conftest.py), but for the public-URL one."""
 
 from __future__ import annotations
 
@@ -17,12 +18,12 @@ import rdflib
 import requests
 from rdflib.compare import isomorphic
 
-from conftest import MAINTAINER_TOKEN, LiveServer
+from conftest import EMBEDDED_ONLY, MAINTAINER_TOKEN, LiveServer
 from server import formats
 from server.graph import iris
 
-pytestmark = pytest.mark.filterwarnings("ignore::DeprecationWarning")   # rdflib's own ConjunctiveGraph notices
-BOTH = pytest.mark.backends("embedded", "virtuoso")     # run on the embedded store and on Virtuoso (conftest.py)
+pytestmark = [pytest.mark.filterwarnings("ignore::DeprecationWarning"),   # rdflib's own ConjunctiveGraph notices
+              pytest.mark.backends("embedded", "virtuoso")]     # run on the embedded store and on Virtuoso (conftest.py)
 
 SAMPLE = Path(__file__).parent / "data" / "linked-data-sample.trig"
 VOID = rdflib.Namespace(iris.PREFIXES["void"])
@@ -226,7 +227,10 @@ def check_dumps(url: str, void: rdflib.Graph, ds: rdflib.Dataset) -> dict[str, i
         else:                      # every named graph kept
             parsed = rdflib.Dataset()
             parsed.parse(data=r.content, format=fmt.rdflib)
-            got = {str(g.identifier): g for g in parsed.graphs() if len(g)}
+            # literals as load() keeps them: the embedded store writes xsd:nonNegativeInteger as xsd:integer,
+            # Virtuoso keeps the datatype it was given
+            got = {str(g.identifier): graph_of((s, p, canonical(o)) for s, p, o in g)
+                   for g in parsed.graphs() if len(g)}
             want = {str(g.identifier): g for g in ds.graphs() if len(g)}
             assert set(got) == set(want), name
             for graph in want:
@@ -286,7 +290,6 @@ def test_well_known_void_follows_the_303_recipe(sample_server):
                         timeout=30).status_code == 406
 
 
-@BOTH
 def test_void_parses_to_the_same_triples_in_every_format(sample_server):
     reference = fetch_void(sample_server.url)
     for fmt in formats.RDF:
@@ -304,7 +307,6 @@ def test_void_parses_to_the_same_triples_in_every_format(sample_server):
     assert requests.get(sample_server.url + "/void.csv", timeout=30).status_code == 404
 
 
-@BOTH
 def test_void_statistics_equal_independent_counts(sample_server):
     ds = load(SAMPLE)
     totals = check_statistics(fetch_void(sample_server.url), ds)
@@ -315,7 +317,6 @@ def test_void_statistics_equal_independent_counts(sample_server):
     assert health["triples"] == totals["triples"]  # one figure for the size of the dataset, everywhere
 
 
-@BOTH
 def test_void_describes_linkset_licence_endpoint_and_uri_space(sample_server):
     void = fetch_void(sample_server.url)
     url = sample_server.url
@@ -348,7 +349,6 @@ def check_linkset(void: rdflib.Graph, ds: rdflib.Dataset) -> int:
     return len(links)
 
 
-@BOTH
 def test_dumps_parse_and_match_their_advertised_size_and_checksum(sample_server):
     sizes = check_dumps(sample_server.url, fetch_void(sample_server.url), load(SAMPLE))
     assert set(sizes) == set(DUMPS)
@@ -356,6 +356,7 @@ def test_dumps_parse_and_match_their_advertised_size_and_checksum(sample_server)
     assert r.status_code == 404 and "/dumps/entente.ttl" in r.text
 
 
+@EMBEDDED_ONLY      # the URL mapping is the web layer's
 def test_void_links_point_at_the_public_url(make_server):
     live = make_server(dataset=SAMPLE, extra_args=["--public-url", "http://example.org/base"])
     r = requests.get(live.url + "/.well-known/void", headers={"Accept": "text/turtle"}, allow_redirects=False,
@@ -388,7 +389,6 @@ def test_real_void_and_dumps(server, built_dataset):
           f"{len(list(void.objects(DATASET, VOID.subset)))} graphs, dumps {sizes}")
 
 
-@BOTH
 def test_a_write_is_seen_at_once_in_void_dumps_and_documents(make_server):
     """Statistics and dumps are cached per store version: a write makes new ones."""
     live = make_server(dataset=SAMPLE)
