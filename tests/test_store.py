@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import os
 from pathlib import Path
 
 import pyoxigraph as ox
@@ -222,3 +223,36 @@ def test_update_timeout_stops_the_update_and_writes_nothing(tmp_path, dataset):
     store.update("INSERT DATA { GRAPH <http://example.org/out> { <http://example.org/a> <http://example.org/x> 1 } }")
     assert store.count() == count + 1
 
+
+
+def test_long_idle_query_processes_are_stopped_down_to_one(store, dataset, monkeypatch):
+    """Threads querying at once each get a query process; once idle for _IDLE_SECONDS all but the most
+    recently used are stopped (the worker's event loop asks about once a second), and those stay.
+    The threads live on, as a gunicorn worker's do (a query process dies with the thread that forked it)."""
+    import threading
+    from concurrent.futures import ThreadPoolExecutor
+
+    from server.store import embedded
+
+    store.load_dataset(dataset)
+    gate = threading.Barrier(3)
+    query = f"SELECT ?o WHERE {{ <{EX}a> <{EX}p> ?o }}"
+
+    def ask(wait=True):
+        if wait:
+            gate.wait()
+        return store.query_serialized(query, formats.by_name("json"))
+
+    with ThreadPoolExecutor(3) as pool:
+        list(pool.map(lambda _: ask(), range(3)))
+        idle = list(store._idle)
+        assert len(idle) >= 2                                    # they ran at once: one process each
+        assert store.stop_idle_query_processes() == 0            # just used: kept
+        monkeypatch.setattr(embedded, "_IDLE_SECONDS", 0.0)
+        stopped = store.stop_idle_query_processes()
+        assert stopped == len(idle) - 1 and store._idle == idle[-1:]
+        for helper in idle[:-1]:                                 # really gone, not only forgotten
+            with pytest.raises(ChildProcessError):
+                os.waitpid(helper.pid, os.WNOHANG)
+        kind, body = pool.submit(ask, False).result()
+        assert kind == "results" and b"1" in body                # the one kept still answers

@@ -264,9 +264,22 @@ class Store(GraphWrites):
     def _give_back(self, helper: "_QueryProcess") -> None:
         with self._lock:
             if helper.version == self._meta.get("version") and len(self._idle) < _IDLE_QUERY_PROCESSES:
-                self._idle.append(helper)
+                helper.idle_since = time.monotonic()
+                self._idle.append(helper)          # taken back last in, first out: the oldest idle at the front
                 return
         helper.stop()
+
+    def stop_idle_query_processes(self) -> int:
+        """Stop the query processes idle for _IDLE_SECONDS, all but the most recently used one, so a
+        quiet worker holds one (its memory) and a busy one as many as it uses. The worker's event loop
+        calls this about once a second. How many were stopped."""
+        cutoff = time.monotonic() - _IDLE_SECONDS
+        with self._lock:
+            stale = [h for h in self._idle[:-1] if h.idle_since < cutoff and h.pid_owner == os.getpid()]
+            self._idle = [h for h in self._idle if h not in stale]
+        for helper in stale:
+            helper.stop()
+        return len(stale)
 
     def _stop_query_process(self) -> None:
         """Stop every idle query process (running ones are stopped by the thread that waits on them)."""
@@ -443,6 +456,9 @@ def _serialize_result(result, choose, limit: int) -> tuple[str, bytes]:
 # Query processes a worker keeps waiting for the next query; more are forked when more threads query at
 # once, and stopped after their query (each one holds its own copy of the engine's caches).
 _IDLE_QUERY_PROCESSES = 4
+# ... and those beyond the most recent one are stopped after this many seconds without a query: each
+# holds ~50 MiB RSS (mostly shared with the worker) plus its own RocksDB reads.
+_IDLE_SECONDS = 10.0
 
 
 class _QueryProcess:
@@ -464,6 +480,7 @@ class _QueryProcess:
                 os._exit(0)
         child_end.close()
         self.pid, self.pid_owner, self.conn, self.version = pid, os.getpid(), parent_end, version
+        self.idle_since = time.monotonic()
 
     def run(self, request, timeout: float) -> bytes:
         self.conn.send(request)

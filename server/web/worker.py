@@ -76,11 +76,12 @@ class Worker(ThreadWorker):
         self.body_limit = entente.max_body_bytes
         self.reading: dict[TConn, _Reading] = {}
         self.answers: ResponseCache | None = None
+        self.store = None
 
     def load_wsgi(self):
         """The application, wrapped so that its answers to cacheable GETs are kept for the event loop."""
         super().load_wsgi()
-        store = self.wsgi.extensions["entente.store"]
+        self.store = store = self.wsgi.extensions["entente.store"]
         stamp = getattr(store, "version_stamp", None)          # the embedded store has one; a remote one not
         size = self.app.settings.answer_cache_mb * 2**20 if stamp is not None else 0
         self.answers = ResponseCache(size, stamp, SERVER)
@@ -241,8 +242,15 @@ class Worker(ThreadWorker):
             pass
 
     def murder_keepalived(self, force=False):
-        """Also close the connections whose request did not arrive by its deadline (408)."""
+        """Also close the connections whose request did not arrive by its deadline (408), and stop the
+        store's long-idle query processes (called about once a second by the event loop)."""
         super().murder_keepalived(force)
+        stop_idle = getattr(self.store, "stop_idle_query_processes", None)     # the embedded store's
+        if stop_idle is not None:
+            try:
+                stop_idle()
+            except Exception:                  # noqa: BLE001 — never let housekeeping stop the event loop
+                self.log.exception("stopping idle query processes failed")
         now = time.monotonic()
         for conn, state in list(self.reading.items()):
             if force or now >= state.deadline:
