@@ -199,3 +199,31 @@ def test_each_worker_takes_the_switch_interval_setting():
         assert sys.getswitchinterval() == 0.0025
     finally:
         sys.setswitchinterval(before)
+
+
+def test_a_worker_stops_its_long_idle_query_processes(make_server):
+    """Four queries at once give the one worker four query processes; about 10 s after the burst the
+    worker's event loop has stopped all but one (store.stop_idle_query_processes)."""
+    from concurrent.futures import ThreadPoolExecutor
+
+    live = make_server(None, env={"ENTENTE_WORKERS": "1", "ENTENTE_THREADS": "4"})
+    master = live.process.pid
+
+    def descendants(pid: int) -> list[int]:
+        out = subprocess.run(["ps", "-o", "pid=", "--ppid", str(pid)], capture_output=True, text=True).stdout
+        return [int(p) for p in out.split()]
+
+    def query(n: int) -> int:      # a different text each, so no cache answers it; slow enough to overlap
+        q = f"SELECT (COUNT(*) AS ?n) WHERE {{ VALUES ?x {{ {' '.join(str(i) for i in range(3000))} }} " \
+            f"VALUES ?y {{ {' '.join(str(i) for i in range(300))} }} FILTER(?x != {n}) }}"
+        return requests.post(live.url + "/sparql", data={"query": q}, timeout=60).status_code
+
+    with ThreadPoolExecutor(4) as pool:
+        assert list(pool.map(query, range(4))) == [200] * 4
+    workers = [p for p in descendants(master) if descendants(p)]
+    assert len(workers) == 1 and len(descendants(workers[0])) >= 2
+    deadline = time.monotonic() + 60
+    while len(descendants(workers[0])) > 1 and time.monotonic() < deadline:
+        time.sleep(1)
+    assert len(descendants(workers[0])) == 1
+    assert query(99) == 200                        # the one kept (or a new one) still answers
