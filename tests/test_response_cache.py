@@ -165,8 +165,13 @@ def test_an_answer_that_is_not_kept_is_not_shared_either(monkeypatch):
 # --- the real server ------------------------------------------------------------------------------
 
 def _exchange(sock: socket.socket, request: bytes) -> tuple[bytes, bytes]:
-    """Send one request on a kept-alive connection; (head, body) of the answer, read by its Content-Length."""
+    """Send one request on a kept-alive connection; (head, body) of the answer."""
     sock.sendall(request)
+    return _read_answer(sock)
+
+
+def _read_answer(sock: socket.socket) -> tuple[bytes, bytes]:
+    """(head, body) of the next answer on the connection, the body read by its Content-Length."""
     data = b""
     while b"\r\n\r\n" not in data:
         data += sock.recv(65536)
@@ -247,13 +252,7 @@ def test_a_large_kept_answer_reaches_a_slow_reader_whole(make_server):
         _, first = _exchange(sock, request)
         sock.sendall(request)
         time.sleep(1)                                            # let the server fill every buffer first
-        data = b""
-        while b"\r\n\r\n" not in data:
-            data += sock.recv(65536)
-        head, _, second = data.partition(b"\r\n\r\n")
-        length = int(next(line.split(b":")[1] for line in head.split(b"\r\n") if line.lower().startswith(b"content-length")))
-        while len(second) < length:
-            second += sock.recv(65536)
+        _, second = _read_answer(sock)
         assert second == first and len(first) > 2_000_000
         assert requests.get(f"{live.url}/health/cache").json()["hits"] >= 1
         _, third = _exchange(sock, request)                      # and the connection is still usable
